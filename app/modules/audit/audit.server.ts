@@ -1,0 +1,30 @@
+import type { Prisma } from '#app/generated/prisma/client.ts'
+import { privileged, type Tx } from '#app/utils/db.server.ts'
+import { hashIp } from '#app/utils/crypto.server.ts'
+
+export type AuditType =
+	| 'login.email_requested'
+	| 'login.succeeded'
+	| 'login.code_failed'
+	| 'login.locked'
+	| 'login.rate_limited'
+	| 'session.created'
+	| 'session.revoked_all'
+	| 'session.revoked_others'
+	| 'account.created'
+
+/** The client address that server.ts resolved (proxy headers only when TRUST_PROXY is on). */
+export function clientIp(request: Request) {
+	return request.headers.get('x-renzo-client-ip') || null
+}
+
+/** Records a security event: no secrets, no raw IP, no email in `data`. */
+export async function audit(
+	type: AuditType,
+	input: { userId?: string | null; request?: Request; data?: Prisma.InputJsonValue },
+	db: Tx | ReturnType<typeof privileged> = privileged(),
+) {
+	await db.auditEvent.create({
+		data: { type, userId: input.userId ?? null, ipHash: input.request ? hashIp(clientIp(input.request)) : null, data: input.data },
+	})
+}

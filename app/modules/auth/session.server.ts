@@ -1,0 +1,119 @@
+import crypto from 'node:crypto'
+import { createCookie, redirect } from '@remix-run/node'
+import { privileged, withUser } from '#app/utils/db.server.ts'
+import { getEnv } from '#app/utils/env.server.ts'
+import { safeRedirect } from '#app/utils/redirect.ts'
+import { audit, clientIp } from '#app/modules/audit/audit.server.ts'
+import { hashIp } from '#app/utils/crypto.server.ts'
+
+/**
+ * Database sessions (decision 005): the cookie holds a random id, signed; the table holds its
+ * sha256, so neither a leaked table nor a forged cookie opens a session.
+ */
+let cookie: ReturnType<typeof createCookie> | undefined
+function sessionCookie() {
+	const env = getEnv()
+	return (cookie ??= createCookie('__session', {
+		httpOnly: true,
+		sameSite: 'lax',
+		secure: env.NODE_ENV === 'production',
+		path: '/',
+		secrets: [env.SESSION_SECRET],
+		maxAge: env.SESSION_TTL_DAYS * 86_400,
+	}))
+}
+
+const hashId = (id: string) => crypto.createHash('sha256').update(id).digest('hex')
+const LAST_SEEN_RESOLUTION_MS = 15 * 60_000
+
+export type SessionUser = { id: string; email: string; role: 'agent' | 'admin'; locale: 'fr' | 'en'; creditBalance: number }
+type Current = { sessionId: string; user: SessionUser } | null
+
+const perRequest = new WeakMap<Request, Promise<Current>>()
+
+async function readSession(request: Request): Promise<Current> {
+	const raw: unknown = await sessionCookie().parse(request.headers.get('Cookie'))
+	if (typeof raw !== 'string' || raw.length < 32) return null
+	const sessionId = hashId(raw)
+	// Privileged: the session tells us who the user is, so RLS cannot apply yet.
+	const session = await privileged().session.findFirst({
+		where: { id: sessionId, revokedAt: null, expiresAt: { gt: new Date() } },
+		select: { lastSeenAt: true, user: { select: { id: true, email: true, role: true, locale: true, creditBalance: true } } },
+	})
+	if (!session) return null
+	if (Date.now() - session.lastSeenAt.getTime() > LAST_SEEN_RESOLUTION_MS) {
+		await privileged().session.update({ where: { id: sessionId }, data: { lastSeenAt: new Date() } })
+	}
+	return { sessionId, user: session.user }
+}
+
+/** The logged-in user of this request, or null (memoised per request). */
+export async function getSessionUser(request: Request): Promise<SessionUser | null> {
+	let current = perRequest.get(request)
+	if (!current) {
+		current = readSession(request)
+		perRequest.set(request, current)
+	}
+	return (await current)?.user ?? null
+}
+
+/** The hashed id of this request's session, if any. */
+export async function getSessionId(request: Request) {
+	await getSessionUser(request)
+	return (await perRequest.get(request))?.sessionId ?? null
+}
+
+/** The user, or a redirect to the login page that comes back here afterwards. */
+export async function requireUser(request: Request): Promise<SessionUser> {
+	const user = await getSessionUser(request)
+	if (user) return user
+	const url = new URL(request.url)
+	const back = safeRedirect(`${url.pathname}${url.search}`, '/')
+	throw redirect(back === '/' ? '/login' : `/login?${new URLSearchParams({ redirectTo: back })}`)
+}
+
+/** Starts a fresh session (a new id at every login: no fixation) and returns its Set-Cookie. */
+export async function createUserSession(userId: string, request: Request) {
+	const raw = crypto.randomBytes(32).toString('base64url')
+	const env = getEnv()
+	await privileged().session.create({
+		data: {
+			id: hashId(raw),
+			userId,
+			userAgent: request.headers.get('user-agent')?.slice(0, 300) ?? null,
+			ipHash: hashIp(clientIp(request)),
+			expiresAt: new Date(Date.now() + env.SESSION_TTL_DAYS * 86_400_000),
+		},
+	})
+	await audit('session.created', { userId, request })
+	return sessionCookie().serialize(raw)
+}
+
+/** Ends this request's session and clears the cookie. */
+export async function destroySession(request: Request) {
+	const sessionId = await getSessionId(request)
+	if (sessionId) await privileged().session.updateMany({ where: { id: sessionId, revokedAt: null }, data: { revokedAt: new Date() } })
+	return sessionCookie().serialize('', { maxAge: 0 })
+}
+
+/** The user's active sessions, newest activity first (through RLS). */
+export function listSessions(userId: string) {
+	return withUser(userId, (tx) =>
+		tx.session.findMany({
+			where: { userId, revokedAt: null, expiresAt: { gt: new Date() } },
+			orderBy: { lastSeenAt: 'desc' },
+			select: { id: true, userAgent: true, createdAt: true, lastSeenAt: true },
+		}),
+	)
+}
+
+/** Revokes every session of the user, or every one but `keep`. */
+export async function revokeSessions(userId: string, options: { keep?: string | null; request: Request }) {
+	await withUser(userId, (tx) =>
+		tx.session.updateMany({
+			where: { userId, revokedAt: null, ...(options.keep ? { id: { not: options.keep } } : {}) },
+			data: { revokedAt: new Date() },
+		}),
+	)
+	await audit(options.keep ? 'session.revoked_others' : 'session.revoked_all', { userId, request: options.request })
+}

@@ -1,0 +1,128 @@
+import type { PrismaClient } from '#app/generated/prisma/client.ts'
+import { isPgError, type Tx } from '#app/utils/db.server.ts'
+
+/**
+ * The credit ledger (decision 002). Every movement is one append-only row; a trigger applies it
+ * to users.credit_balance, which a CHECK keeps >= 0, and skips a row whose idempotency key was
+ * already used. These functions are the only way the application moves credits.
+ */
+
+type Db = Tx | PrismaClient
+
+export type GrantReason = 'welcome_bonus' | 'purchase' | 'subscription' | 'refund' | 'admin_adjustment'
+export type Movement = { applied: boolean; balanceAfter: number | null }
+
+/** The balance cannot cover the movement; nothing was written. */
+export class InsufficientCreditsError extends Error {
+	constructor() {
+		super('insufficient credits')
+		this.name = 'InsufficientCreditsError'
+	}
+}
+
+/** A capture or release without a matching reservation. */
+export class UnknownReservationError extends Error {
+	constructor(reference: string) {
+		super(`no reservation for ${reference}`)
+		this.name = 'UnknownReservationError'
+	}
+}
+
+async function insertMovement(
+	db: Db,
+	row: { userId: string; delta: number; reason: string; reference: string | null; idempotencyKey: string; note?: string | null },
+): Promise<Movement> {
+	if (!Number.isSafeInteger(row.delta)) throw new TypeError('credit movements are whole numbers')
+	try {
+		const rows = await db.$queryRaw<{ balance_after: number }[]>`
+			INSERT INTO credit_ledger (user_id, delta, reason, reference, idempotency_key, note)
+			VALUES (${row.userId}::uuid, ${row.delta}, ${row.reason}::ledger_reason, ${row.reference}, ${row.idempotencyKey}, ${row.note ?? null})
+			RETURNING balance_after`
+		// The trigger returns NULL (no row) when the idempotency key was already used.
+		return rows[0] ? { applied: true, balanceAfter: rows[0].balance_after } : { applied: false, balanceAfter: null }
+	} catch (error) {
+		if (isPgError(error, '23514')) throw new InsufficientCreditsError()
+		// Two transactions racing on the same key: the loser hits the unique index.
+		if (isPgError(error, '23505')) return { applied: false, balanceAfter: null }
+		throw error
+	}
+}
+
+/** Adds credits (welcome bonus, purchase, plan renewal, refund, admin). Once per key. */
+export function grant(
+	db: Db,
+	input: { userId: string; credits: number; reason: GrantReason; idempotencyKey: string; reference?: string; note?: string },
+) {
+	if (input.credits <= 0) throw new RangeError('a grant adds at least one credit')
+	return insertMovement(db, {
+		userId: input.userId,
+		delta: input.credits,
+		reason: input.reason,
+		reference: input.reference ?? null,
+		idempotencyKey: input.idempotencyKey,
+		note: input.note,
+	})
+}
+
+/**
+ * Takes credits out of the balance for work that may still fail (`reference`, e.g.
+ * `transformation:<id>`). Throws InsufficientCreditsError if the balance cannot cover it.
+ */
+export function reserve(db: Db, input: { userId: string; credits: number; reference: string }) {
+	if (input.credits <= 0) throw new RangeError('a reservation takes at least one credit')
+	return insertMovement(db, {
+		userId: input.userId,
+		delta: -input.credits,
+		reason: 'reservation',
+		reference: input.reference,
+		idempotencyKey: `reserve:${input.reference}`,
+	})
+}
+
+async function settle(db: Db, input: { userId: string; reference: string }, outcome: 'capture' | 'release') {
+	const reservation = await db.creditLedger.findUnique({
+		where: { idempotencyKey: `reserve:${input.reference}` },
+		select: { delta: true, userId: true },
+	})
+	if (!reservation || reservation.userId !== input.userId) throw new UnknownReservationError(input.reference)
+	// Capture and release share one key: a reservation is settled exactly once, one way.
+	return insertMovement(db, {
+		userId: input.userId,
+		delta: outcome === 'capture' ? 0 : -reservation.delta,
+		reason: outcome,
+		reference: input.reference,
+		idempotencyKey: `settle:${input.reference}`,
+	})
+}
+
+/** The reserved work succeeded: the credits are spent for good (a zero-delta record). */
+export function capture(db: Db, input: { userId: string; reference: string }) {
+	return settle(db, input, 'capture')
+}
+
+/** The reserved work failed or was cancelled: the credits go back to the balance. */
+export function release(db: Db, input: { userId: string; reference: string }) {
+	return settle(db, input, 'release')
+}
+
+/** How a reservation ended, if it has. */
+export async function settlementOf(db: Db, reference: string): Promise<'capture' | 'release' | null> {
+	const row = await db.creditLedger.findUnique({ where: { idempotencyKey: `settle:${reference}` }, select: { reason: true } })
+	return row ? (row.reason as 'capture' | 'release') : null
+}
+
+/** The user's current balance. */
+export async function getBalance(db: Db, userId: string): Promise<number> {
+	const user = await db.user.findUnique({ where: { id: userId }, select: { creditBalance: true } })
+	return user?.creditBalance ?? 0
+}
+
+/** A page of the user's movements, newest first. */
+export async function listMovements(db: Db, userId: string, options: { take?: number; before?: Date } = {}) {
+	return db.creditLedger.findMany({
+		where: { userId, ...(options.before ? { createdAt: { lt: options.before } } : {}) },
+		orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+		take: options.take ?? 50,
+		select: { id: true, delta: true, reason: true, reference: true, balanceAfter: true, note: true, createdAt: true },
+	})
+}

@@ -1,0 +1,101 @@
+import { PgBoss, fromPrisma, type SendOptions } from 'pg-boss'
+import pg from 'pg'
+import { getEnv } from '#app/utils/env.server.ts'
+import type { Tx } from '#app/utils/db.server.ts'
+import { queues, queueNames, schedules, type Payload, type QueueName } from './catalog.ts'
+
+export const BOSS_SCHEMA = 'pgboss'
+
+/** A pg-boss instance on the privileged connection. Call `start()` yourself. */
+export function createBoss(options: { connectionString?: string; worker?: boolean } = {}) {
+	const connectionString = options.connectionString ?? getEnv().DATABASE_URL
+	if (!connectionString) throw new Error('DATABASE_URL is not set')
+	return new PgBoss({
+		connectionString,
+		schema: BOSS_SCHEMA,
+		application_name: options.worker ? 'renzo-worker' : 'renzo-web',
+		max: options.worker ? 10 : 3,
+		// Only the worker maintains the queue and fires schedules; the web process just sends.
+		supervise: Boolean(options.worker),
+		schedule: Boolean(options.worker),
+		migrate: Boolean(options.worker),
+		useListenNotify: Boolean(options.worker),
+	})
+}
+
+/**
+ * Installs or upgrades pg-boss's schema, declares every queue of the catalog and its
+ * schedules, and lets the RLS-bound application role enqueue (run by `npm run db:migrate`).
+ */
+export async function installQueues(connectionString: string) {
+	const boss = new PgBoss({ connectionString, schema: BOSS_SCHEMA, supervise: false, schedule: false, migrate: true })
+	boss.on('error', () => {})
+	await boss.start()
+	try {
+		for (const name of queueNames) {
+			await boss.createQueue(name, { ...queues[name].options, notify: true })
+			await boss.updateQueue(name, { ...queues[name].options, notify: true })
+		}
+		for (const { name, cron } of schedules) await boss.schedule(name, cron, {}, { tz: 'UTC' })
+	} finally {
+		await boss.stop({ graceful: false, close: true })
+	}
+	const client = new pg.Client({ connectionString })
+	await client.connect()
+	try {
+		await client.query(`
+			GRANT USAGE ON SCHEMA ${BOSS_SCHEMA} TO renzo_app;
+			GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA ${BOSS_SCHEMA} TO renzo_app;
+			GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${BOSS_SCHEMA} TO renzo_app;
+			GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ${BOSS_SCHEMA} TO renzo_app;
+			ALTER DEFAULT PRIVILEGES IN SCHEMA ${BOSS_SCHEMA} GRANT SELECT, INSERT, UPDATE ON TABLES TO renzo_app;
+		`)
+	} finally {
+		await client.end()
+	}
+}
+
+let sender: Promise<PgBoss> | undefined
+
+function getSender() {
+	sender ??= (async () => {
+		const boss = createBoss()
+		boss.on('error', (error) => console.error(JSON.stringify({ level: 'error', msg: 'pg-boss error', error: error.message })))
+		return boss.start()
+	})()
+	sender.catch(() => (sender = undefined))
+	return sender
+}
+
+/**
+ * Enqueues a job after validating its payload. With `tx`, the job is written by that Prisma
+ * transaction: it exists if and only if the transaction commits.
+ */
+export async function enqueue<Q extends QueueName>(
+	name: Q,
+	payload: Payload<Q>,
+	options: { tx?: Tx; singletonKey?: string; priority?: number; startAfter?: number } = {},
+) {
+	const data = queues[name].payload.parse(payload)
+	const boss = await getSender()
+	const sendOptions: SendOptions = {
+		...(options.tx ? { db: fromPrisma(options.tx) } : {}),
+		...(options.singletonKey ? { singletonKey: options.singletonKey } : {}),
+		...(options.priority !== undefined ? { priority: options.priority } : {}),
+		...(options.startAfter !== undefined ? { startAfter: options.startAfter } : {}),
+	}
+	return boss.send(name, data, sendOptions)
+}
+
+/** Stops the web process's sender (graceful shutdown, end of a test file). */
+export async function stopSender() {
+	const current = sender
+	sender = undefined
+	if (current) await (await current.catch(() => undefined))?.stop({ graceful: false, close: true })
+}
+
+/** Health of the queue: pg-boss schema installed and reachable. */
+export async function queueHealthy(): Promise<boolean> {
+	const boss = await getSender()
+	return (await boss.schemaVersion()) !== null
+}

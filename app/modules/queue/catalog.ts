@@ -1,0 +1,31 @@
+import { z } from 'zod'
+
+/**
+ * Every queue the worker serves: its payload schema (ids or sealed data only, never secrets in
+ * clear) and its pg-boss options. Web and worker both read this file; a job name that is not
+ * here cannot be sent.
+ */
+export const queues = {
+	'email-send': {
+		payload: z.object({ sealed: z.string().min(1) }),
+		options: {
+			retryLimit: 8,
+			retryDelay: 5,
+			retryBackoff: true,
+			expireInSeconds: 60,
+			// The sealed message holds a login code: do not keep it around once sent.
+			deleteAfterSeconds: 3_600,
+		},
+	},
+	'maintenance-purge': {
+		payload: z.object({}),
+		options: { retryLimit: 2, retryDelay: 60, expireInSeconds: 300, deleteAfterSeconds: 86_400 },
+	},
+} as const
+
+export type QueueName = keyof typeof queues
+export type Payload<Q extends QueueName> = z.infer<(typeof queues)[Q]['payload']>
+export const queueNames = Object.keys(queues) as QueueName[]
+
+/** Recurring jobs (cron, UTC). */
+export const schedules: { name: QueueName; cron: string }[] = [{ name: 'maintenance-purge', cron: '17 * * * *' }]

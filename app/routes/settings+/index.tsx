@@ -1,0 +1,120 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { redirect } from '@remix-run/node'
+import { Form, useLoaderData } from '@remix-run/react'
+import { CsrfInput } from '#app/components/csrf-input.tsx'
+import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
+import { LanguageForm } from '#app/components/language-form.tsx'
+import { destroySession, getSessionId, listSessions, requireUser, revokeSessions } from '#app/modules/auth/session.server.ts'
+import { useLocale, useT } from '#app/modules/i18n/use-t.ts'
+import { formatDateTime } from '#app/utils/format.ts'
+import { redirectWithToast } from '#app/utils/toast.server.ts'
+
+export const meta: MetaFunction = () => [{ title: 'Compte — Renzo' }]
+
+/** A short, human description of a user agent ("Chrome · Android"), no version details. */
+function describeDevice(userAgent: string | null) {
+	if (!userAgent) return null
+	const browser = /Edg\//.test(userAgent)
+		? 'Edge'
+		: /Firefox\//.test(userAgent)
+			? 'Firefox'
+			: /Chrome\//.test(userAgent)
+				? 'Chrome'
+				: /Safari\//.test(userAgent)
+					? 'Safari'
+					: null
+	const os = /iPhone|iPad/.test(userAgent)
+		? 'iOS'
+		: /Android/.test(userAgent)
+			? 'Android'
+			: /Mac OS X/.test(userAgent)
+				? 'macOS'
+				: /Windows/.test(userAgent)
+					? 'Windows'
+					: /Linux/.test(userAgent)
+						? 'Linux'
+						: null
+	return [browser, os].filter(Boolean).join(' · ') || null
+}
+
+export async function loader({ request }: LoaderFunctionArgs) {
+	const user = await requireUser(request)
+	const current = await getSessionId(request)
+	const sessions = await listSessions(user.id)
+	return {
+		email: user.email,
+		sessions: sessions.map((s) => ({
+			id: s.id.slice(0, 12),
+			current: s.id === current,
+			device: describeDevice(s.userAgent),
+			createdAt: s.createdAt,
+			lastSeenAt: s.lastSeenAt,
+		})),
+	}
+}
+
+export async function action({ request }: ActionFunctionArgs) {
+	const user = await requireUser(request)
+	const intent = (await request.formData()).get('intent')
+	if (intent === 'logout-others') {
+		await revokeSessions(user.id, { keep: await getSessionId(request), request })
+		return redirectWithToast('/settings', { key: 'account.othersLoggedOut', type: 'success' })
+	}
+	if (intent === 'logout-all') {
+		await revokeSessions(user.id, { request })
+		return redirect('/login', { headers: { 'Set-Cookie': await destroySession(request) } })
+	}
+	throw new Response('Unknown intent', { status: 400 })
+}
+
+export default function SettingsPage() {
+	const { email, sessions } = useLoaderData<typeof loader>()
+	const t = useT()
+	const locale = useLocale()
+	return (
+		<>
+			<h1>{t('account.title')}</h1>
+			<section className="card">
+				<p>
+					<strong>{t('account.email')} :</strong> {email}
+				</p>
+				<LanguageForm />
+			</section>
+			<section className="card" aria-labelledby="sessions-title">
+				<h2 id="sessions-title">{t('account.sessions')}</h2>
+				<p className="muted">{t('account.sessionsIntro')}</p>
+				<ul className="list">
+					{sessions.map((s) => (
+						<li key={s.id}>
+							<strong>{s.device ?? t('account.session.unknownDevice')}</strong>
+							{s.current ? ` — ${t('account.session.current')}` : null}
+							<br />
+							<span className="muted">
+								{t('account.session.since', { date: formatDateTime(s.createdAt, locale) })} ·{' '}
+								{t('account.session.lastSeen', { date: formatDateTime(s.lastSeenAt, locale) })}
+							</span>
+						</li>
+					))}
+				</ul>
+				<div className="actions">
+					<Form method="post">
+						<CsrfInput />
+						<button type="submit" name="intent" value="logout-others" className="secondary">
+							{t('account.logoutOthers')}
+						</button>
+					</Form>
+					<Form method="post">
+						<CsrfInput />
+						<button type="submit" name="intent" value="logout-all" className="danger">
+							{t('account.logoutEverywhere')}
+						</button>
+					</Form>
+				</div>
+			</section>
+		</>
+	)
+}
+
+export function ErrorBoundary() {
+	return <GeneralErrorBoundary />
+}

@@ -1,0 +1,84 @@
+import crypto from 'node:crypto'
+import { PrismaPg } from '@prisma/adapter-pg'
+import { PrismaClient, Prisma } from '#app/generated/prisma/client.ts'
+import { getEnv, type Env } from './env.server.ts'
+
+export { Prisma }
+export type Tx = Prisma.TransactionClient
+
+/** The login role the web process uses when DATABASE_APP_URL is not set (decision 003). */
+export const DERIVED_APP_ROLE = 'renzo_web'
+
+/**
+ * The URL of the RLS-bound application role: DATABASE_APP_URL, or DATABASE_URL with the
+ * `renzo_web` role and a password derived from SESSION_SECRET (created by `npm run db:migrate`).
+ */
+export function appDatabaseUrl(env: Pick<Env, 'DATABASE_URL' | 'DATABASE_APP_URL' | 'SESSION_SECRET'> = getEnv()) {
+	if (env.DATABASE_APP_URL) return env.DATABASE_APP_URL
+	const url = new URL(requireDatabaseUrl(env))
+	url.username = DERIVED_APP_ROLE
+	url.password = crypto.createHmac('sha256', env.SESSION_SECRET).update('renzo-db-app-role').digest('hex').slice(0, 40)
+	return url.toString()
+}
+
+function requireDatabaseUrl(env: Pick<Env, 'DATABASE_URL'>) {
+	if (!env.DATABASE_URL) throw new Error('DATABASE_URL is not set: start through `npm run dev` (embedded Postgres) or set it')
+	return env.DATABASE_URL
+}
+
+function createClient(connectionString: string, max: number) {
+	return new PrismaClient({ adapter: new PrismaPg({ connectionString, max, connectionTimeoutMillis: 5_000 }) })
+}
+
+type Clients = { app?: PrismaClient; privileged?: PrismaClient }
+// One client per role per process, kept on globalThis so dev reloads do not leak pools.
+const clients: Clients = ((globalThis as { __renzoDb?: Clients }).__renzoDb ??= {})
+
+function appClient() {
+	return (clients.app ??= createClient(appDatabaseUrl(), 10))
+}
+
+/**
+ * The privileged path: a connection that is not subject to RLS. For the worker, webhooks,
+ * login (before a user is known) and admin tasks only; every use names why.
+ */
+export function privileged(): PrismaClient {
+	return (clients.privileged ??= createClient(requireDatabaseUrl(getEnv()), 5))
+}
+
+/**
+ * Runs `fn` in one transaction as the application role with `app.user_id` set, so Postgres
+ * RLS limits every statement to this user's rows (the app's own filters stay as well).
+ */
+export async function withUser<T>(userId: string, fn: (tx: Tx) => Promise<T>, options?: { timeout?: number }): Promise<T> {
+	return appClient().$transaction(
+		async (tx) => {
+			await tx.$executeRaw`SELECT set_config('app.user_id', ${userId}, true)`
+			return fn(tx)
+		},
+		{ timeout: options?.timeout ?? 10_000, maxWait: 5_000 },
+	)
+}
+
+/** Closes every pool this process opened (graceful shutdown, end of a test file). */
+export async function disconnectDb() {
+	const open = [clients.app, clients.privileged].filter((c): c is PrismaClient => Boolean(c))
+	clients.app = undefined
+	clients.privileged = undefined
+	await Promise.all(open.map((c) => c.$disconnect()))
+}
+
+/** True when `error` is the Postgres error `code` (e.g. 23505 unique, 23514 check). */
+export function isPgError(error: unknown, code: string): boolean {
+	let current: unknown = error
+	for (let depth = 0; current && depth < 5; depth++) {
+		const e = current as {
+			code?: string
+			meta?: { code?: string; driverAdapterError?: { cause?: { originalCode?: string } } }
+			cause?: unknown
+		}
+		if (e.code === code || e.meta?.code === code || e.meta?.driverAdapterError?.cause?.originalCode === code) return true
+		current = e.cause
+	}
+	return false
+}

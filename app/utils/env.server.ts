@@ -1,0 +1,96 @@
+import { z } from 'zod'
+
+/**
+ * Every setting the app reads, validated once at boot by web and worker. Each part has an
+ * embedded default (SPEC "Embedded defaults"); setting one variable switches it to production.
+ */
+const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), z.url().optional())
+const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional())
+const intFrom = (fallback: number, min = 0) =>
+	z.preprocess((v) => (v === '' || v === undefined ? fallback : Number(v)), z.number().int().min(min))
+const bool = (fallback: boolean) =>
+	z.preprocess((v) => (v === '' || v === undefined ? fallback : ['1', 'true', 'yes', 'on'].includes(String(v).toLowerCase())), z.boolean())
+
+const schema = z
+	.object({
+		NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+		PORT: intFrom(3000),
+		HOST: z.string().default('127.0.0.1'),
+		APP_URL: optionalUrl,
+		/** Behind Fly or Caddy: take the client address from Fly-Client-IP / X-Forwarded-For. */
+		TRUST_PROXY: bool(false),
+		LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+
+		/** Privileged connection: migrations, worker, webhooks, admin. Unset → embedded Postgres. */
+		DATABASE_URL: optionalUrl,
+		/** Application connection (a role subject to RLS). Unset → derived, see decision 003. */
+		DATABASE_APP_URL: optionalUrl,
+
+		SESSION_SECRET: optionalString,
+		WELCOME_CREDITS: intFrom(5),
+		LOGIN_CODE_TTL_MINUTES: intFrom(15, 1),
+		LOGIN_MAX_ATTEMPTS: intFrom(5, 1),
+		LOGIN_EMAILS_PER_ADDRESS_PER_HOUR: intFrom(5, 1),
+		LOGIN_EMAILS_PER_IP_PER_HOUR: intFrom(20, 1),
+		SESSION_TTL_DAYS: intFrom(30, 1),
+
+		SMTP_URL: optionalUrl,
+		MAIL_FROM: z.string().default('Renzo <bonjour@renzo.localhost>'),
+
+		/** Web process forks the worker unless this is false (e.g. when run as two services). */
+		RUN_WORKER: bool(true),
+		SENTRY_DSN: optionalUrl,
+	})
+	.superRefine((env, ctx) => {
+		if (env.NODE_ENV !== 'production') return
+		if (!env.DATABASE_URL)
+			ctx.addIssue({
+				code: 'custom',
+				path: ['DATABASE_URL'],
+				message: 'required in production (the embedded Postgres is for development only)',
+			})
+		if (!env.SESSION_SECRET || env.SESSION_SECRET.length < 32)
+			ctx.addIssue({
+				code: 'custom',
+				path: ['SESSION_SECRET'],
+				message: 'required in production, at least 32 characters (openssl rand -hex 32)',
+			})
+		if (!env.APP_URL)
+			ctx.addIssue({ code: 'custom', path: ['APP_URL'], message: 'required in production (public https URL, used in emails)' })
+		if (!env.SMTP_URL) ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'required in production (login emails)' })
+	})
+
+export type Env = z.infer<typeof schema> & { SESSION_SECRET: string; APP_URL: string }
+
+/** A readable message that names every bad variable, thrown by `parseEnv`. */
+export class EnvError extends Error {}
+
+/** Parses `source` (default process.env); throws EnvError naming each invalid variable. */
+export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
+	const result = schema.safeParse(source)
+	if (!result.success) {
+		const lines = result.error.issues.map((issue) => `  - ${issue.path.join('.') || '(root)'}: ${issue.message}`)
+		throw new EnvError(`Invalid configuration:\n${lines.join('\n')}`)
+	}
+	const env = result.data
+	return {
+		...env,
+		// Development only (production requires a real one above): stable across restarts.
+		SESSION_SECRET: env.SESSION_SECRET ?? 'dev-only-session-secret-not-for-production-use',
+		APP_URL: env.APP_URL ?? `http://localhost:${env.PORT}`,
+	}
+}
+
+let cached: Env | undefined
+
+/** The validated configuration of this process (parsed on first use). */
+export function getEnv(): Env {
+	cached ??= parseEnv()
+	return cached
+}
+
+/** The variables the browser may see (nothing secret). */
+export function getPublicEnv() {
+	const env = getEnv()
+	return { NODE_ENV: env.NODE_ENV }
+}

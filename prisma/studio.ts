@@ -1,0 +1,19 @@
+// `npm run studio`: Prisma Studio on http://localhost:5555 against DATABASE_URL, or against
+// the embedded dev database when it is unset. Works offline (decision 001): Studio does not
+// need the schema engine, so PRISMA_SCHEMA_ENGINE_BINARY points at /bin/true.
+import { spawn } from 'node:child_process'
+import { ensureDatabase } from '#app/utils/database-setup.server.ts'
+
+const stop = await ensureDatabase((line) => console.log(`[studio] ${line}`))
+const child = spawn('npx', ['prisma', 'studio', '--port', process.env.STUDIO_PORT ?? '5555', '--browser', 'none'], {
+	stdio: 'inherit',
+	env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true' },
+})
+console.log(`[studio] http://localhost:${process.env.STUDIO_PORT ?? '5555'} (Ctrl+C to stop)`)
+const quit = () => child.kill('SIGTERM')
+process.on('SIGINT', quit)
+process.on('SIGTERM', quit)
+child.on('exit', async (code) => {
+	await stop()
+	process.exit(code ?? 0)
+})

@@ -1,0 +1,9 @@
+import type { Payload, QueueName } from '#app/modules/queue/catalog.ts'
+import { emailSend } from './email-send.ts'
+import { maintenancePurge } from './maintenance-purge.ts'
+
+/** Every queue's handler; the type makes a queue without a handler a compile error. */
+export const handlers: { [Q in QueueName]: (data: Payload<Q>) => Promise<void> } = {
+	'email-send': emailSend,
+	'maintenance-purge': maintenancePurge,
+}
