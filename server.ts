@@ -91,7 +91,7 @@ app.use((req, res, next) => {
 		: undefined
 	req.headers['x-renzo-client-ip'] = String(forwarded || req.socket.remoteAddress || '')
 	res.locals.nonce = crypto.randomBytes(16).toString('base64')
-	for (const [name, value] of Object.entries(securityHeaders({ nonce: res.locals.nonce as string, production }))) res.setHeader(name, value)
+	for (const [name, value] of Object.entries(securityHeaders({ nonce: res.locals.nonce as string, production, https: env.APP_URL.startsWith('https:') }))) res.setHeader(name, value)
 	res.on('finish', () => {
 		if (req.path.startsWith('/assets/') || req.path.startsWith('/@') || req.path.startsWith('/node_modules/')) return
 		// The path only: query strings can hold tokens.

@@ -1,6 +1,6 @@
 /** Security headers for every response (decision 006). The nonce lets our own scripts run. */
-export function securityHeaders(options: { nonce: string; production: boolean }): Record<string, string> {
-	const { nonce, production } = options
+export function securityHeaders(options: { nonce: string; production: boolean; https: boolean }): Record<string, string> {
+	const { nonce, production, https } = options
 	const csp = [
 		`default-src 'self'`,
 		`script-src 'self' 'nonce-${nonce}'${production ? '' : ` 'unsafe-eval'`}`,
@@ -13,7 +13,7 @@ export function securityHeaders(options: { nonce: string; production: boolean })
 		`base-uri 'self'`,
 		`form-action 'self'`,
 		`object-src 'none'`,
-		...(production ? ['upgrade-insecure-requests'] : []),
+		...(https ? ['upgrade-insecure-requests'] : []),
 	].join('; ')
 	return {
 		'Content-Security-Policy': csp,
@@ -22,6 +22,7 @@ export function securityHeaders(options: { nonce: string; production: boolean })
 		'Referrer-Policy': 'strict-origin-when-cross-origin',
 		'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), payment=()',
 		'Cross-Origin-Opener-Policy': 'same-origin',
-		...(production ? { 'Strict-Transport-Security': 'max-age=63072000; includeSubDomains' } : {}),
+		// Only when served over https (a production run on http://localhost must keep working).
+		...(production && https ? { 'Strict-Transport-Security': 'max-age=63072000; includeSubDomains' } : {}),
 	}
 }
