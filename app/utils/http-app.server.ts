@@ -1,0 +1,181 @@
+import crypto from 'node:crypto'
+import type http from 'node:http'
+import path from 'node:path'
+import { createReadableStreamFromReadable, writeReadableStreamToWritable, type AppLoadContext } from '@remix-run/node'
+import express from 'express'
+import * as csrf from './csrf.server.ts'
+import type { Env } from './env.server.ts'
+import { checkHealth } from './health.server.ts'
+import { log } from './logger.server.ts'
+import { securityHeaders } from './security-headers.server.ts'
+
+declare module '@remix-run/node' {
+	interface AppLoadContext {
+		nonce: string
+		csrfToken: string
+	}
+}
+
+const FORM_LIMIT_BYTES = 64 * 1024
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+// Routes authenticated by a signature or a bearer token, not by a browser session.
+const CSRF_EXEMPT = [/^\/webhooks\//, /^\/api\//]
+
+type RemixHandler = (request: Request, context: AppLoadContext) => Promise<Response>
+
+/**
+ * The HTTP layer in front of Remix: client address, security headers, request logs without
+ * query strings, /healthz, static assets, and the central CSRF and body-size checks that every
+ * mutation passes before any route sees it (decision 006).
+ */
+export function createHttpApp(options: {
+	env: Pick<Env, 'NODE_ENV' | 'APP_URL' | 'TRUST_PROXY'>
+	handleRemix: RemixHandler
+	/** Vite's dev middleware, or the folder of the client build. */
+	assets?: express.RequestHandler | string
+}) {
+	const { env, handleRemix } = options
+	const production = env.NODE_ENV === 'production'
+	const https = env.APP_URL.startsWith('https:')
+	const appOrigin = new URL(env.APP_URL).origin
+	const app = express()
+	app.disable('x-powered-by')
+
+	app.use((req, res, next) => {
+		const started = process.hrtime.bigint()
+		// Our own view of the client address; an incoming copy of the header is never trusted.
+		// Fly-Client-IP only on Fly (FLY_APP_NAME is set there): elsewhere a client could forge it.
+		const viaFly = process.env.FLY_APP_NAME ? req.headers['fly-client-ip'] : undefined
+		const forwarded = env.TRUST_PROXY
+			? (viaFly ??
+				String(req.headers['x-forwarded-for'] ?? '')
+					.split(',')[0]
+					?.trim())
+			: undefined
+		req.headers['x-renzo-client-ip'] = String(forwarded || req.socket.remoteAddress || '')
+		res.locals.nonce = crypto.randomBytes(16).toString('base64')
+		for (const [name, value] of Object.entries(securityHeaders({ nonce: res.locals.nonce as string, production, https })))
+			res.setHeader(name, value)
+		res.on('finish', () => {
+			if (req.path.startsWith('/assets/') || req.path.startsWith('/@') || req.path.startsWith('/node_modules/')) return
+			// The path only: query strings can hold tokens.
+			log.info('request', {
+				method: req.method,
+				path: req.path,
+				status: res.statusCode,
+				ms: Number(process.hrtime.bigint() - started) / 1e6,
+			})
+		})
+		next()
+	})
+
+	app.get('/healthz', async (_req, res) => {
+		const health = await checkHealth()
+		res
+			.status(health.status === 'ok' ? 200 : 503)
+			.set('Cache-Control', 'no-store')
+			.json(health)
+	})
+
+	if (typeof options.assets === 'function') app.use(options.assets)
+	else if (typeof options.assets === 'string') {
+		app.use('/assets', express.static(path.join(options.assets, 'assets'), { immutable: true, maxAge: '1y' }))
+		app.use(express.static(options.assets, { maxAge: '1h' }))
+	}
+
+	app.all('*', async (req, res, next) => {
+		try {
+			let csrfToken = csrf.readCookie(req.headers.cookie, csrf.CSRF_COOKIE)
+			if (!csrfToken) {
+				csrfToken = csrf.newCsrfToken()
+				res.append('Set-Cookie', csrf.csrfCookie(csrfToken, production))
+			}
+			let body: Buffer | undefined
+			if (!SAFE_METHODS.has(req.method) && !CSRF_EXEMPT.some((pattern) => pattern.test(req.path))) {
+				// A mutation from another site is refused whatever it carries.
+				const origin = req.headers.origin
+				if (origin && origin !== 'null' && origin !== appOrigin && origin !== `${req.protocol}://${req.headers.host}`) {
+					return refuse(res, 403, 'Cette requête vient d’un autre site.')
+				}
+				const type = String(req.headers['content-type'] ?? '')
+				let submitted = typeof req.headers[csrf.CSRF_HEADER] === 'string' ? (req.headers[csrf.CSRF_HEADER] as string) : null
+				// Multipart bodies (uploads) are streamed, never buffered: they carry the header.
+				if (!type.startsWith('multipart/form-data')) {
+					body = await readBody(req, FORM_LIMIT_BYTES)
+					if (body === undefined) return refuse(res, 413, 'La requête est trop volumineuse.')
+					if (!submitted && type.startsWith('application/x-www-form-urlencoded')) {
+						submitted = new URLSearchParams(body.toString('utf8')).get(csrf.CSRF_FIELD)
+					}
+				}
+				if (!csrf.csrfMatches(csrfToken, submitted)) {
+					return refuse(res, 403, 'Le formulaire a expiré ou ne vient pas de Renzo. Rechargez la page et réessayez.')
+				}
+			}
+			const response = await handleRemix(toFetchRequest(req, res, body), { nonce: res.locals.nonce as string, csrfToken })
+			await sendFetchResponse(res, response)
+		} catch (error) {
+			next(error)
+		}
+	})
+
+	app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+		log.error('unhandled request error', { error })
+		if (!res.headersSent) res.status(500).type('text/plain').send('Une erreur est survenue.')
+		else res.end()
+	})
+	return app
+}
+
+function refuse(res: express.Response, status: 403 | 413, message: string) {
+	const title = status === 413 ? 'Requête trop volumineuse' : 'Action refusée'
+	res
+		.status(status)
+		.type('html')
+		.send(
+			`<!doctype html><html lang="fr"><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${title} — Renzo</title><body style="font-family:system-ui;max-width:40rem;margin:3rem auto;padding:0 1rem"><h1>${title}</h1><p>${message}</p><p><a href="/">Retour à l’accueil</a></p></body></html>`,
+		)
+}
+
+/** Reads a small body whole, or resolves undefined once it passes `limit` bytes. */
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | undefined> {
+	return new Promise((resolve, reject) => {
+		const chunks: Buffer[] = []
+		let size = 0
+		req.on('data', (chunk: Buffer) => {
+			size += chunk.length
+			if (size > limit) {
+				req.removeAllListeners('data')
+				req.resume()
+				resolve(undefined)
+			} else chunks.push(chunk)
+		})
+		req.on('end', () => resolve(Buffer.concat(chunks)))
+		req.on('error', reject)
+	})
+}
+
+function toFetchRequest(req: express.Request, res: express.Response, body: Buffer | undefined) {
+	const url = new URL(req.originalUrl, `${req.protocol}://${req.headers.host ?? 'localhost'}`)
+	const controller = new AbortController()
+	res.on('close', () => controller.abort())
+	const headers = new Headers()
+	for (const [name, value] of Object.entries(req.headers)) {
+		if (Array.isArray(value)) for (const v of value) headers.append(name, v)
+		else if (value !== undefined) headers.set(name, value)
+	}
+	const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers, signal: controller.signal }
+	if (!SAFE_METHODS.has(req.method)) {
+		init.body = body ? new Uint8Array(body) : (createReadableStreamFromReadable(req) as unknown as ReadableStream<Uint8Array>)
+		init.duplex = 'half'
+	}
+	return new Request(url, init)
+}
+
+async function sendFetchResponse(res: express.Response, response: Response) {
+	res.statusMessage = response.statusText
+	res.status(response.status)
+	for (const [name, value] of response.headers.entries()) if (name !== 'set-cookie') res.setHeader(name, value)
+	for (const cookie of response.headers.getSetCookie()) res.append('Set-Cookie', cookie)
+	if (response.body) await writeReadableStreamToWritable(response.body, res)
+	else res.end()
+}
