@@ -33,7 +33,10 @@ async function startBoss(): Promise<PgBoss> {
 const boss = await startBoss()
 for (const [name, handler] of Object.entries(handlers) as [QueueName, (data: unknown) => Promise<void>][]) {
 	await boss.createQueue(name, { ...queues[name].options, notify: true })
-	await boss.work(name, { batchSize: 1, pollingIntervalSeconds: 2 }, async ([job]) => {
+	// pg-boss 12 polls notify-enabled queues only every 30 s by default and does not refetch
+	// after a job at batchSize 1, so a backlog would drain one job per 30 s: poll every second.
+	const polling = { batchSize: 1, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1, localConcurrency: queues[name].concurrency }
+	await boss.work(name, polling, async ([job]) => {
 		if (!job) return
 		const data = queues[name].payload.parse(job.data)
 		const started = Date.now()

@@ -66,7 +66,7 @@ export type Env = z.infer<typeof schema> & { SESSION_SECRET: string; APP_URL: st
 export class EnvError extends Error {}
 
 /** Parses `source` (default process.env); throws EnvError naming each invalid variable. */
-export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
+export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
 	const result = schema.safeParse(source)
 	if (!result.success) {
 		const lines = result.error.issues.map((issue) => `  - ${issue.path.join('.') || '(root)'}: ${issue.message}`)

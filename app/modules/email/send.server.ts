@@ -15,19 +15,20 @@ export async function queueEmail(message: EmailMessage, options: { tx?: Tx } = {
 	return enqueue('email-send', { sealed: seal(message) }, { tx: options.tx })
 }
 
-let transport: Transporter | undefined
+const transports = new Map<string, Transporter>()
 
 /** Delivers a sealed message: over SMTP_URL, or to the dev outbox without it. Throws to retry. */
-export async function deliverSealedEmail(sealed: string) {
+export async function deliverSealedEmail(sealed: string, smtpUrl = getEnv().SMTP_URL) {
 	const message = unseal<EmailMessage>(sealed)
 	const env = getEnv()
-	if (!env.SMTP_URL) {
+	if (!smtpUrl) {
 		const entry = await writeToOutbox(message)
 		// The dev outbox prints to the console on purpose: it is how you log in locally.
 		console.log(`\n📬 [outbox] ${message.subject}\n${message.text}\n   (also at ${env.APP_URL}/dev/outbox, ${entry.id})\n`)
 		return
 	}
-	transport ??= nodemailer.createTransport(env.SMTP_URL)
+	let transport = transports.get(smtpUrl)
+	if (!transport) transports.set(smtpUrl, (transport = nodemailer.createTransport(smtpUrl)))
 	const info = await transport.sendMail({
 		from: env.MAIL_FROM,
 		to: message.to,

@@ -8,6 +8,7 @@ import { z } from 'zod'
 export const queues = {
 	'email-send': {
 		payload: z.object({ sealed: z.string().min(1) }),
+		concurrency: 4,
 		options: {
 			retryLimit: 8,
 			retryDelay: 5,
@@ -19,6 +20,7 @@ export const queues = {
 	},
 	'maintenance-purge': {
 		payload: z.object({}),
+		concurrency: 1,
 		options: { retryLimit: 2, retryDelay: 60, expireInSeconds: 300, deleteAfterSeconds: 86_400 },
 	},
 } as const
