@@ -1,0 +1,227 @@
+// End-to-end harness (vitest.e2e.config.ts): one throwaway Postgres, one real SMTP server and
+// the production build of the app, started exactly as the container starts it
+// (`node --import tsx server.ts`, NODE_ENV=production). Tests drive it with Chromium.
+//
+// The SMTP server lives in this process while tests run in a forked worker, so each received
+// message is written as JSON into a temp directory (atomically: write then rename) whose path
+// is provided to the tests; tests/e2e/mailbox.ts polls it.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { simpleParser, type AddressObject } from 'mailparser'
+import pg from 'pg'
+import { SMTPServer } from 'smtp-server'
+import type { TestProject } from 'vitest/node'
+import { freePort, startEmbeddedPostgres, type EmbeddedCluster } from '#app/utils/embedded-postgres.server.ts'
+import type { ReceivedMail } from './mailbox.ts'
+
+declare module 'vitest' {
+	export interface ProvidedContext {
+		appUrl: string
+		mailDir: string
+		screenshotDir: string
+	}
+}
+
+const ROOT = path.resolve(import.meta.dirname, '../..')
+export const SCREENSHOT_DIR = path.join(ROOT, 'test-results/e2e')
+const HEALTH_TIMEOUT_MS = 90_000
+
+function step(message: string) {
+	console.log(`[e2e] ${message}`)
+}
+
+function newestMtime(dir: string): number {
+	let newest = 0
+	for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+		if (entry.isFile()) newest = Math.max(newest, fs.statSync(path.join(entry.parentPath, entry.name)).mtimeMs)
+	}
+	return newest
+}
+
+/** Builds the app when build/ is missing (a clean clone): the harness runs the production build. */
+function ensureBuild() {
+	const serverBuild = path.join(ROOT, 'build/server/index.js')
+	if (fs.existsSync(serverBuild)) {
+		if (newestMtime(path.join(ROOT, 'app')) > fs.statSync(serverBuild).mtimeMs)
+			step('warning: files in app/ are newer than build/ — these tests run the old build; `npm run build` first')
+		return
+	}
+	step('build/server/index.js is missing: running `npm run build`')
+	// NODE_ENV=production: vitest sets NODE_ENV=test here, and Vite would then bundle React's
+	// development build into the client.
+	const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } })
+	if (result.status !== 0) throw new Error(`npm run build failed (exit ${result.status ?? result.signal})`)
+}
+
+function addressesOf(field: AddressObject | AddressObject[] | undefined): string[] {
+	const list = Array.isArray(field) ? field : field ? [field] : []
+	return list.flatMap((a) => a.value.map((v) => (v.address ?? '').toLowerCase())).filter(Boolean)
+}
+
+async function startSmtp(mailDir: string) {
+	let seq = 0
+	const server = new SMTPServer({
+		secure: false,
+		authOptional: true,
+		disabledCommands: ['STARTTLS'],
+		logger: false,
+		onData(stream, session, callback) {
+			simpleParser(stream)
+				.then((parsed) => {
+					const envelopeTo = session.envelope.rcptTo.map((r) => r.address.toLowerCase())
+					const mail: ReceivedMail = {
+						receivedAt: Date.now(),
+						envelopeFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : null,
+						envelopeTo,
+						from: addressesOf(parsed.from),
+						to: addressesOf(parsed.to),
+						subject: parsed.subject ?? '',
+						text: parsed.text ?? '',
+						html: typeof parsed.html === 'string' ? parsed.html : '',
+					}
+					const name = `${String(mail.receivedAt).padStart(15, '0')}-${String(++seq).padStart(5, '0')}`
+					const tmp = path.join(mailDir, `${name}.tmp`)
+					fs.writeFileSync(tmp, JSON.stringify(mail, null, 2))
+					fs.renameSync(tmp, path.join(mailDir, `${name}.json`))
+					callback()
+				})
+				.catch((error: Error) => callback(error))
+		},
+	})
+	server.on('error', (error) => console.error('[e2e] SMTP server error', error))
+	const port = await freePort()
+	await new Promise<void>((resolve, reject) => {
+		server.once('error', reject)
+		server.listen(port, '127.0.0.1', () => resolve())
+	})
+	return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+}
+
+type App = { process: ChildProcess; url: string; logFile: string; stop: () => Promise<void> }
+
+function tail(file: string, lines = 40) {
+	try {
+		return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n')
+	} catch {
+		return '(no log)'
+	}
+}
+
+async function startApp(options: { databaseUrl: string; smtpPort: number; logFile: string }): Promise<App> {
+	const port = await freePort()
+	const url = `http://localhost:${port}`
+	const env: NodeJS.ProcessEnv = {
+		...process.env,
+		NODE_ENV: 'production',
+		DATABASE_URL: options.databaseUrl,
+		SESSION_SECRET: crypto.randomBytes(32).toString('hex'),
+		// `localhost`, not 127.0.0.1: Chromium treats http://localhost as a secure context, so
+		// the app's Secure cookies are kept.
+		APP_URL: url,
+		SMTP_URL: `smtp://127.0.0.1:${options.smtpPort}`,
+		PORT: String(port),
+		HOST: '127.0.0.1',
+		LOG_LEVEL: 'warn',
+		RUN_WORKER: 'true',
+	}
+	// Settings the app derives by itself; a developer's shell must not steer the run.
+	for (const name of [
+		'DATABASE_APP_URL',
+		'TRUST_PROXY',
+		'SENTRY_DSN',
+		'WELCOME_CREDITS',
+		'FLY_APP_NAME',
+		'VITEST',
+		'VITEST_MODE',
+		'VITEST_POOL_ID',
+		'VITEST_WORKER_ID',
+		'TEST',
+	])
+		delete env[name]
+	const log = fs.openSync(options.logFile, 'w')
+	const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env, stdio: ['ignore', log, log] })
+	fs.closeSync(log)
+	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+	let exitInfo: string | null = null
+	child.once('exit', (code, signal) => (exitInfo = `code ${code}, signal ${signal}`))
+
+	const deadline = Date.now() + HEALTH_TIMEOUT_MS
+	for (;;) {
+		if (exitInfo) throw new Error(`The app exited during start-up (${exitInfo}). Log tail (${options.logFile}):\n${tail(options.logFile)}`)
+		try {
+			const response = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) })
+			if (response.status === 200) break
+		} catch {
+			// not listening yet
+		}
+		if (Date.now() > deadline) {
+			child.kill('SIGKILL')
+			throw new Error(
+				`The app was not healthy after ${HEALTH_TIMEOUT_MS / 1000} s. Log tail (${options.logFile}):\n${tail(options.logFile)}`,
+			)
+		}
+		await new Promise((resolve) => setTimeout(resolve, 200))
+	}
+
+	return {
+		process: child,
+		url,
+		logFile: options.logFile,
+		async stop() {
+			if (child.exitCode !== null || child.signalCode !== null) return
+			child.kill('SIGTERM')
+			const timer = setTimeout(() => {
+				console.error('[e2e] the app did not stop 30 s after SIGTERM: killing it')
+				child.kill('SIGKILL')
+			}, 30_000)
+			await exited
+			clearTimeout(timer)
+			if (child.exitCode !== 0) console.error(`[e2e] the app exited with ${exitInfo} after SIGTERM. Log tail:\n${tail(options.logFile)}`)
+		},
+	}
+}
+
+export default async function setup(project: TestProject) {
+	const started = Date.now()
+	ensureBuild()
+	fs.rmSync(SCREENSHOT_DIR, { recursive: true, force: true })
+	fs.mkdirSync(SCREENSHOT_DIR, { recursive: true })
+
+	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'renzo-e2e-'))
+	// Postgres runs as the `postgres` OS user when we are root: it must reach its directory.
+	fs.chmodSync(tmp, 0o755)
+	const mailDir = path.join(tmp, 'mail')
+	fs.mkdirSync(mailDir)
+
+	let cluster: EmbeddedCluster | undefined
+	let smtp: Awaited<ReturnType<typeof startSmtp>> | undefined
+	let app: App | undefined
+	const teardown = async () => {
+		await app?.stop().catch((error) => console.error('[e2e] stopping the app failed', error))
+		await smtp?.close()
+		await cluster?.stop().catch((error) => console.error('[e2e] stopping Postgres failed', error))
+		fs.rmSync(tmp, { recursive: true, force: true })
+	}
+
+	try {
+		cluster = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), persistent: false })
+		const admin = new pg.Client({ connectionString: cluster.url('postgres') })
+		await admin.connect()
+		await admin.query('CREATE DATABASE renzo_e2e')
+		await admin.end()
+		smtp = await startSmtp(mailDir)
+		app = await startApp({ databaseUrl: cluster.url('renzo_e2e'), smtpPort: smtp.port, logFile: path.join(SCREENSHOT_DIR, 'app.log') })
+	} catch (error) {
+		await teardown()
+		throw error
+	}
+	step(`app ${app.url} (Postgres :${cluster.port}, SMTP :${smtp.port}) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+
+	project.provide('appUrl', app.url)
+	project.provide('mailDir', mailDir)
+	project.provide('screenshotDir', SCREENSHOT_DIR)
+	return teardown
+}
