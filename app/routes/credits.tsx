@@ -13,14 +13,14 @@ const PAGE = 25
 
 export async function loader({ request }: LoaderFunctionArgs) {
 	const user = await requireUser(request)
-	const beforeParam = new URL(request.url).searchParams.get('before')
-	const before = beforeParam && !Number.isNaN(Date.parse(beforeParam)) ? new Date(beforeParam) : undefined
+	const cursor = new URL(request.url).searchParams.get('before')
+	const before = cursor && /^\d{1,18}$/.test(cursor) ? BigInt(cursor) : undefined
 	const rows = await withUser(user.id, (tx) => listMovements(tx, user.id, { take: PAGE + 1, before }))
-	const page = rows.slice(0, PAGE)
+	const page = rows.slice(0, PAGE).map(({ seq: _seq, ...row }) => row)
 	return {
 		balance: user.creditBalance,
 		movements: page,
-		older: rows.length > PAGE ? page[page.length - 1]!.createdAt.toISOString() : null,
+		older: rows.length > PAGE ? String(rows[PAGE - 1]!.seq) : null,
 		paged: Boolean(before),
 	}
 }

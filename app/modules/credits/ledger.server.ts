@@ -117,12 +117,12 @@ export async function getBalance(db: Db, userId: string): Promise<number> {
 	return user?.creditBalance ?? 0
 }
 
-/** A page of the user's movements, newest first. */
-export async function listMovements(db: Db, userId: string, options: { take?: number; before?: Date } = {}) {
+/** A page of the user's movements, newest first; `before` is the `seq` of the last row shown. */
+export async function listMovements(db: Db, userId: string, options: { take?: number; before?: bigint } = {}) {
 	return db.creditLedger.findMany({
-		where: { userId, ...(options.before ? { createdAt: { lt: options.before } } : {}) },
-		orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+		where: { userId, ...(options.before !== undefined ? { seq: { lt: options.before } } : {}) },
+		orderBy: { seq: 'desc' },
 		take: options.take ?? 50,
-		select: { id: true, delta: true, reason: true, reference: true, balanceAfter: true, note: true, createdAt: true },
+		select: { id: true, seq: true, delta: true, reason: true, reference: true, balanceAfter: true, note: true, createdAt: true },
 	})
 }

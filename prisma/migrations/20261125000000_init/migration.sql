@@ -192,6 +192,7 @@ CREATE TABLE "transformations" (
 -- CreateTable
 CREATE TABLE "credit_ledger" (
     "id" UUID NOT NULL DEFAULT gen_random_uuid(),
+    "seq" BIGSERIAL NOT NULL,
     "user_id" UUID NOT NULL,
     "delta" INTEGER NOT NULL,
     "reason" "ledger_reason" NOT NULL,
@@ -344,6 +345,9 @@ CREATE INDEX "transformations_batch_id_idx" ON "transformations"("batch_id");
 
 -- CreateIndex
 CREATE INDEX "transformations_user_id_status_idx" ON "transformations"("user_id", "status");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "credit_ledger_seq_key" ON "credit_ledger"("seq");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "credit_ledger_idempotency_key_key" ON "credit_ledger"("idempotency_key");
@@ -565,4 +569,5 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON "projects", "photos", "photo_variants", 
   "custom_styles", "recovery_codes", "data_exports" TO renzo_app;
 GRANT SELECT, UPDATE ("revoked_at", "last_seen_at"), DELETE ON "sessions" TO renzo_app;
 GRANT SELECT, INSERT ON "credit_ledger", "audit_events" TO renzo_app;
+GRANT USAGE ON SEQUENCE "credit_ledger_seq_seq" TO renzo_app;
 GRANT SELECT ON "purchases", "subscriptions" TO renzo_app;
