@@ -3,6 +3,7 @@ import { Form, Links, Meta, NavLink, Outlet, Scripts, ScrollRestoration, useLoad
 import type { ReactNode } from 'react'
 import { CsrfInput } from './components/csrf-input.tsx'
 import { GeneralErrorBoundary } from './components/error-boundary.tsx'
+import { LanguageForm } from './components/language-form.tsx'
 import { useNonce } from './components/nonce.tsx'
 import { getSessionUser } from './modules/auth/session.server.ts'
 import { translate, type Locale } from './modules/i18n/catalog.ts'
@@ -104,6 +105,9 @@ export default function App() {
 				<Toast />
 				<Outlet />
 			</main>
+			<footer className="site-footer">
+				<LanguageForm />
+			</footer>
 		</Document>
 	)
 }

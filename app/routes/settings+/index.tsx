@@ -3,7 +3,6 @@ import { redirect } from '@remix-run/node'
 import { Form, useLoaderData } from '@remix-run/react'
 import { CsrfInput } from '#app/components/csrf-input.tsx'
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
-import { LanguageForm } from '#app/components/language-form.tsx'
 import { destroySession, getSessionId, listSessions, requireUser, revokeSessions } from '#app/modules/auth/session.server.ts'
 import { useLocale, useT } from '#app/modules/i18n/use-t.ts'
 import { formatDateTime } from '#app/utils/format.ts'
@@ -78,7 +77,7 @@ export default function SettingsPage() {
 				<p>
 					<strong>{t('account.email')} :</strong> {email}
 				</p>
-				<LanguageForm />
+				<p className="muted">{t('account.languageHint')}</p>
 			</section>
 			<section className="card" aria-labelledby="sessions-title">
 				<h2 id="sessions-title">{t('account.sessions')}</h2>
