@@ -92,7 +92,13 @@ async function shutdown(signal: string) {
 	await disconnectDb().catch(() => {})
 	await stopEmbeddedDb()
 	log.info('stopped')
-	process.exit(0)
+	process.exit(process.exitCode ?? 0)
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'))
 process.on('SIGINT', () => void shutdown('SIGINT'))
+// A crash still stops the worker and the embedded Postgres instead of orphaning them.
+process.on('uncaughtException', (error) => {
+	log.error('uncaught exception', { error })
+	process.exitCode = 1
+	void shutdown('uncaughtException')
+})

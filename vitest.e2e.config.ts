@@ -1,16 +1,10 @@
-import path from 'node:path'
 import { defineConfig } from 'vitest/config'
+import { aliases } from './vitest.config.ts'
 
 // Browser tests (tests/e2e): Chromium against the production build, started with a throwaway
 // Postgres and a real SMTP server by tests/e2e/global-setup.ts. `npm run test:e2e`.
 export default defineConfig({
-	resolve: {
-		alias: [
-			{ find: /^#app\/(.*)$/, replacement: path.resolve(import.meta.dirname, 'app/$1') },
-			{ find: /^#worker\/(.*)$/, replacement: path.resolve(import.meta.dirname, 'worker/$1') },
-			{ find: /^#tests\/(.*)$/, replacement: path.resolve(import.meta.dirname, 'tests/$1') },
-		],
-	},
+	resolve: { alias: aliases },
 	test: {
 		include: ['tests/e2e/**/*.e2e.ts'],
 		pool: 'forks',

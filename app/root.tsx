@@ -67,19 +67,25 @@ function Header() {
 				Renzo
 			</NavLink>
 			{user ? (
-				<nav aria-label={t('nav.main')} className="main-nav">
-					<NavLink to="/projects">{t('nav.projects')}</NavLink>
-					<NavLink to="/credits">
-						{t('nav.credits')} <span className="badge">{user.creditBalance}</span>
-					</NavLink>
-					<NavLink to="/settings">{t('nav.account')}</NavLink>
-					<Form method="post" action="/logout" className="inline-form">
+				<>
+					<Form method="post" action="/logout" className="inline-form logout">
 						<CsrfInput />
 						<button type="submit" className="link-button">
 							{t('nav.logout')}
 						</button>
 					</Form>
-				</nav>
+					<nav aria-label={t('nav.main')} className="main-nav">
+						<NavLink to="/projects">{t('nav.projects')}</NavLink>
+						<NavLink to="/credits">
+							{t('nav.credits')}{' '}
+							<span className="badge" aria-hidden="true">
+								{user.creditBalance}
+							</span>
+							<span className="visually-hidden">({t('nav.balance', { count: user.creditBalance })})</span>
+						</NavLink>
+						<NavLink to="/settings">{t('nav.account')}</NavLink>
+					</nav>
+				</>
 			) : null}
 		</header>
 	)

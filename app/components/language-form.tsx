@@ -23,7 +23,7 @@ export function LanguageForm() {
 				))}
 			</select>
 			<button type="submit" className="secondary">
-				{t('account.save')}
+				{t('lang.change')}
 			</button>
 		</Form>
 	)

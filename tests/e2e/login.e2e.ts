@@ -92,7 +92,7 @@ describe('login', () => {
 		await page.getByRole('button', { name: 'Se déconnecter partout' }).waitFor()
 		await shot(page, '06-settings')
 
-		await nav.getByRole('button', { name: 'Se déconnecter', exact: true }).click()
+		await page.getByRole('banner').getByRole('button', { name: 'Se déconnecter', exact: true }).click()
 		await waitForPath(page, '/login')
 		await page.getByLabel('Adresse e-mail').waitFor()
 		await shot(page, '07-logged-out')
@@ -172,7 +172,7 @@ describe('login', () => {
 		await typeCode(page, wrong)
 		const error = page.getByRole('alert').filter({ hasText: 'Code incorrect' })
 		await error.waitFor()
-		expect((await error.textContent())?.trim()).toBe('Code incorrect. Il vous reste 4 essai(s).')
+		expect((await error.textContent())?.trim()).toBe('Code incorrect. Il vous reste 4 essais.')
 		const input = page.getByLabel('Code à 6 chiffres')
 		expect(await input.getAttribute('aria-invalid')).toBe('true')
 		// The message is tied to the field, so a screen reader reads it with the input.

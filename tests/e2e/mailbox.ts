@@ -5,7 +5,6 @@ import { inject } from 'vitest'
 /** One message as the harness's SMTP server received it (tests/e2e/global-setup.ts). */
 export type ReceivedMail = {
 	receivedAt: number
-	envelopeFrom: string | null
 	envelopeTo: string[]
 	from: string[]
 	to: string[]

@@ -3,7 +3,7 @@ import { simpleParser, type ParsedMail } from 'mailparser'
 import { SMTPServer } from 'smtp-server'
 
 /** A real SMTP server on 127.0.0.1 that keeps every message it receives, parsed. */
-export async function startSmtpServer() {
+export async function startSmtpServer(options: { onMessage?: (mail: ParsedMail, envelopeTo: string[]) => void } = {}) {
 	const messages: ParsedMail[] = []
 	const waiters: (() => void)[] = []
 	const server = new SMTPServer({
@@ -12,10 +12,14 @@ export async function startSmtpServer() {
 		// Otherwise it offers STARTTLS with an expired built-in certificate (STACK-NOTES).
 		disabledCommands: ['STARTTLS'],
 		logger: false,
-		onData(stream, _session, callback) {
+		onData(stream, session, callback) {
 			simpleParser(stream)
 				.then((mail) => {
 					messages.push(mail)
+					options.onMessage?.(
+						mail,
+						session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
+					)
 					waiters.splice(0).forEach((wake) => wake())
 					callback()
 				})
@@ -26,6 +30,7 @@ export async function startSmtpServer() {
 	const port = (server.server.address() as AddressInfo).port
 	return {
 		url: `smtp://127.0.0.1:${port}`,
+		port,
 		messages,
 		/** Resolves with the first message to `to` (waits up to `timeoutMs`). */
 		async waitFor(to: string, timeoutMs = 15_000): Promise<ParsedMail> {

@@ -12,6 +12,6 @@ describe('i18n catalog', () => {
 	})
 
 	test('placeholders are filled', () => {
-		expect(translate('fr', 'login.error.invalidCode', { remaining: 2 })).toBe('Code incorrect. Il vous reste 2 essai(s).')
+		expect(translate('fr', 'login.error.invalidCode', { remaining: 2 })).toBe('Code incorrect. Il vous reste 2 essais.')
 	})
 })

@@ -30,7 +30,8 @@ const fr = {
 	'login.verify.resend': 'Renvoyer un e-mail ou changer d’adresse',
 	'login.verify.noPending': 'Aucune demande de connexion en cours dans ce navigateur. Saisissez votre e-mail pour recevoir un code.',
 	'login.error.codeFormat': 'Le code comporte 6 chiffres.',
-	'login.error.invalidCode': 'Code incorrect. Il vous reste {remaining} essai(s).',
+	'login.error.invalidCode': 'Code incorrect. Il vous reste {remaining} essais.',
+	'login.error.invalidCodeLast': 'Code incorrect. Il vous reste 1 essai.',
 	'login.error.locked': 'Trop d’essais incorrects : ce code est bloqué. Demandez un nouvel e-mail.',
 	'login.error.expired': 'Ce lien ou ce code a expiré ou a déjà servi. Demandez un nouvel e-mail.',
 	'login.error.otherBrowser':
@@ -94,6 +95,7 @@ const fr = {
 
 	'lang.fr': 'Français',
 	'lang.en': 'English',
+	'lang.change': 'Changer de langue',
 
 	'error.404.title': 'Page introuvable',
 	'error.404.text': 'Cette page n’existe pas ou n’est pas à vous.',
@@ -143,7 +145,8 @@ const en: Record<MessageKey, string> = {
 	'login.verify.resend': 'Send another email or change address',
 	'login.verify.noPending': 'No login request is pending in this browser. Enter your email to receive a code.',
 	'login.error.codeFormat': 'The code has 6 digits.',
-	'login.error.invalidCode': 'Wrong code. {remaining} attempt(s) left.',
+	'login.error.invalidCode': 'Wrong code. {remaining} attempts left.',
+	'login.error.invalidCodeLast': 'Wrong code. 1 attempt left.',
 	'login.error.locked': 'Too many wrong attempts: this code is locked. Ask for a new email.',
 	'login.error.expired': 'This link or code has expired or was already used. Ask for a new email.',
 	'login.error.otherBrowser':
@@ -207,6 +210,7 @@ const en: Record<MessageKey, string> = {
 
 	'lang.fr': 'Français',
 	'lang.en': 'English',
+	'lang.change': 'Change language',
 
 	'error.404.title': 'Page not found',
 	'error.404.text': 'This page does not exist or is not yours.',

@@ -6,7 +6,7 @@ import { privileged } from '#app/utils/db.server.ts'
 import { call, CookieJar, makeRequest } from '#tests/utils/http.ts'
 import { latestLoginEmail, queuedEmailsTo } from '#tests/utils/mail.ts'
 import { action as loginAction } from './login.tsx'
-import { action as verifyAction, loader as verifyLoader } from './login.verify.tsx'
+import { action as verifyAction, loader as verifyLoader } from './login_.verify.tsx'
 
 const newEmail = () => `agent.${crypto.randomBytes(4).toString('hex')}@agence-exemple.fr`
 const newIp = () => `10.${crypto.randomInt(255)}.${crypto.randomInt(255)}.${crypto.randomInt(255)}`

@@ -18,7 +18,9 @@ type Problem = { error: MessageKey; vars?: Record<string, number> }
 function problemOf(failure: LoginFailure): Problem {
 	switch (failure.reason) {
 		case 'invalid_code':
-			return { error: 'login.error.invalidCode', vars: { remaining: failure.remaining } }
+			return failure.remaining === 1
+				? { error: 'login.error.invalidCodeLast' }
+				: { error: 'login.error.invalidCode', vars: { remaining: failure.remaining } }
 		case 'locked':
 			return { error: 'login.error.locked' }
 		case 'other_browser':
