@@ -1,0 +1,163 @@
+// Bench: the server-rendered dashboard (GET /) of a logged-in user, against a bare node:http
+// server answering the same bytes, both measured in this run (the machine is noisy, so only the
+// ratio means something). Goal (issue): app >= 25 % of bare req/s, app p99 <= 100 ms at 50
+// connections. Never fails on a timing; fails when the setup fails or a server answers non-2xx
+// or errors (the measurement would then be wrong).
+//
+// Settings (env): BENCH_CONNECTIONS (50), BENCH_WARMUP_S (2), BENCH_DURATION_S (10), BENCH_ROUNDS (2).
+import { pathToFileURL } from 'node:url'
+import {
+	BROWSER_UA,
+	Cleanup,
+	createLoggedInUser,
+	ensureBuild,
+	intSetting,
+	measure,
+	median,
+	newAppConfig,
+	startApp,
+	startBareServer,
+	startDatabase,
+	table,
+	type Measurement,
+} from './lib/harness.ts'
+
+export const GOAL_RATIO_PCT = 25
+export const GOAL_P99_MS = 100
+
+const fixed = (value: number, digits: number) => Number(value.toFixed(digits))
+const pick = ({ rps, p50, p99, requests, non2xx, errors, cpuMsPerRequest }: Measurement) => ({
+	rps: fixed(rps, 1),
+	p50,
+	p99,
+	requests,
+	non2xx,
+	errors,
+	cpuMsPerRequest: fixed(cpuMsPerRequest, 4),
+})
+
+export default async function ssrDashboard() {
+	const connections = intSetting('BENCH_CONNECTIONS', 50, 1, 500)
+	const warmup = intSetting('BENCH_WARMUP_S', 2, 0, 60)
+	const duration = intSetting('BENCH_DURATION_S', 10, 1, 120)
+	const rounds = intSetting('BENCH_ROUNDS', 2, 1, 10)
+
+	const cleanup = new Cleanup()
+	try {
+		ensureBuild()
+		const db = await startDatabase(cleanup)
+		const config = await newAppConfig(db.url)
+		const app = await startApp(cleanup, config)
+		const user = await createLoggedInUser(config, { projects: 8, photosPerProject: 3 })
+		const headers = { cookie: user.cookie, 'user-agent': BROWSER_UA, 'accept-language': 'fr-FR,fr;q=0.9' }
+
+		// Once, before measuring: the cookie must open the dashboard, not a redirect to /login.
+		const page = await fetch(`${app.url}/`, { headers, redirect: 'manual' })
+		const html = Buffer.from(await page.arrayBuffer())
+		if (page.status !== 200 || !html.includes('data-testid="balance"'))
+			throw new Error(
+				`GET / with the session cookie answered ${page.status}${page.headers.get('location') ? ` → ${page.headers.get('location')}` : ''}, ` +
+					`not the dashboard (no data-testid="balance"): the login setup is wrong, nothing measured.`,
+			)
+		const contentType = page.headers.get('content-type') ?? 'text/html; charset=utf-8'
+		const bare = await startBareServer(cleanup, html, contentType)
+
+		console.log(
+			`ssr-dashboard: GET / as a logged-in user (${html.length} bytes of HTML), ${connections} connections, ` +
+				`warm-up ${warmup} s each, then ${rounds} × (bare ${duration} s, app ${duration} s)`,
+		)
+		const targets = [
+			{ name: 'bare', url: `${bare.url}/`, serverPid: bare.child.pid },
+			{ name: 'app', url: `${app.url}/`, serverPid: app.child.pid },
+		]
+		if (warmup > 0) for (const target of targets) await measure(target.name, target.url, { connections, duration: warmup, headers })
+		const runs: (Measurement & { round: number })[] = []
+		for (let round = 1; round <= rounds; round++) {
+			for (const target of targets) {
+				const result = await measure(target.name, target.url, { connections, duration, headers, serverPid: target.serverPid })
+				runs.push({ ...result, round })
+				console.log(`  round ${round} ${target.name.padEnd(4)} ${result.rps.toFixed(0).padStart(7)} req/s  p99 ${result.p99} ms`)
+			}
+		}
+
+		const of = (name: string) => runs.filter((run) => run.target === name)
+		const bareRps = median(of('bare').map((run) => run.rps))
+		const appRps = median(of('app').map((run) => run.rps))
+		const appP99 = median(of('app').map((run) => run.p99))
+		const ratioPct = (100 * appRps) / bareRps
+		// Less sensitive to the noise of other processes: CPU time of each server per request.
+		const bareCpu = median(of('bare').map((run) => run.cpuMsPerRequest))
+		const appCpu = median(of('app').map((run) => run.cpuMsPerRequest))
+
+		console.log()
+		console.log(
+			table([
+				['round', 'target', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'non-2xx', 'errors', 'server CPU ms/req'],
+				...runs.map((run) => [
+					run.round,
+					run.target,
+					run.rps.toFixed(0),
+					run.p50,
+					run.p99,
+					run.requests,
+					run.non2xx,
+					run.errors,
+					run.cpuMsPerRequest.toFixed(3),
+				]),
+			]),
+		)
+		console.log()
+		console.log(
+			`app/bare req/s (medians ${appRps.toFixed(0)} / ${bareRps.toFixed(0)}): ${ratioPct.toFixed(1)} %  ` +
+				`(goal >= ${GOAL_RATIO_PCT} %: ${ratioPct >= GOAL_RATIO_PCT ? 'met' : 'NOT met'})`,
+		)
+		console.log(`app p99 (median of runs): ${appP99} ms  (goal <= ${GOAL_P99_MS} ms: ${appP99 <= GOAL_P99_MS ? 'met' : 'NOT met'})`)
+		console.log(
+			`server CPU per request (medians): app ${appCpu.toFixed(3)} ms, bare ${bareCpu.toFixed(3)} ms ` +
+				`→ bare/app ${((100 * bareCpu) / appCpu).toFixed(1)} % (less noisy than req/s on a shared machine; no goal)`,
+		)
+		const summary = {
+			bench: 'ssr-dashboard',
+			connections,
+			durationS: duration,
+			rounds,
+			htmlBytes: html.length,
+			bare: { rps: fixed(bareRps, 1), cpuMsPerRequest: fixed(bareCpu, 4), runs: of('bare').map(pick) },
+			app: { rps: fixed(appRps, 1), p99: appP99, cpuMsPerRequest: fixed(appCpu, 4), runs: of('app').map(pick) },
+			ratioPct: fixed(ratioPct, 2),
+			cpuRatioPct: fixed((100 * bareCpu) / appCpu, 2),
+			goals: { ratioPct: GOAL_RATIO_PCT, p99Ms: GOAL_P99_MS },
+			met: { ratio: ratioPct >= GOAL_RATIO_PCT, p99: appP99 <= GOAL_P99_MS },
+		}
+		console.log(JSON.stringify(summary))
+
+		// A non-2xx or an error means we measured something else than the dashboard: fail.
+		const broken = runs.filter((run) => run.non2xx > 0 || run.errors > 0)
+		if (broken.length)
+			throw new Error(
+				`invalid measurement: ${broken
+					.map(
+						(run) =>
+							`round ${run.round} ${run.target}: ${run.non2xx} non-2xx ${JSON.stringify(run.statusCodes)}, ${run.errors} errors (${run.timeouts} timeouts)`,
+					)
+					.join('; ')}`,
+			)
+		return {
+			name: 'ssr-dashboard',
+			line: `ssr-dashboard: app ${ratioPct.toFixed(1)} % of bare node:http req/s (goal >= ${GOAL_RATIO_PCT} %), app p99 ${appP99} ms (goal <= ${GOAL_P99_MS} ms)`,
+			summary,
+		}
+	} finally {
+		await cleanup.run()
+	}
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+	ssrDashboard().then(
+		() => process.exit(0),
+		(error: unknown) => {
+			console.error(error instanceof Error ? error.message : error)
+			process.exit(1)
+		},
+	)
+}
