@@ -7,6 +7,7 @@ import * as csrf from './csrf.server.ts'
 import type { Env } from './env.server.ts'
 import { checkHealth } from './health.server.ts'
 import { log } from './logger.server.ts'
+import { REQUEST_ID_HEADER } from './request-id.server.ts'
 import { securityHeaders } from './security-headers.server.ts'
 
 declare module '@remix-run/node' {
@@ -53,6 +54,8 @@ export function createHttpApp(options: {
 					?.trim())
 			: undefined
 		req.headers['x-renzo-client-ip'] = String(forwarded || req.socket.remoteAddress || '')
+		// One id per HTTP request (an incoming copy is overwritten): per-request memos key on it.
+		req.headers[REQUEST_ID_HEADER] = crypto.randomUUID()
 		res.locals.nonce = crypto.randomBytes(16).toString('base64')
 		for (const [name, value] of Object.entries(securityHeaders({ nonce: res.locals.nonce as string, production, https })))
 			res.setHeader(name, value)
@@ -80,7 +83,9 @@ export function createHttpApp(options: {
 	if (typeof options.assets === 'function') app.use(options.assets)
 	else if (typeof options.assets === 'string') {
 		app.use('/assets', express.static(path.join(options.assets, 'assets'), { immutable: true, maxAge: '1y' }))
-		app.use(express.static(options.assets, { maxAge: '1h' }))
+		// Only paths that name a file (favicon.svg): a page request must not cost two stats on its way to Remix.
+		const serveRoot = express.static(options.assets, { maxAge: '1h', index: false, redirect: false })
+		app.use((req, res, next) => (path.extname(req.path) ? serveRoot(req, res, next) : next()))
 	}
 
 	app.all('*', async (req, res, next) => {

@@ -5,6 +5,7 @@ import { getEnv } from '#app/utils/env.server.ts'
 import { safeRedirect } from '#app/utils/redirect.ts'
 import { audit, clientIp } from '#app/modules/audit/audit.server.ts'
 import { hashIp } from '#app/utils/crypto.server.ts'
+import { requestMemo } from '#app/utils/request-id.server.ts'
 
 /**
  * Database sessions (decision 005): the cookie holds a random id, signed; the table holds its
@@ -29,38 +30,42 @@ const LAST_SEEN_RESOLUTION_MS = 15 * 60_000
 export type SessionUser = { id: string; email: string; role: 'agent' | 'admin'; locale: 'fr' | 'en'; creditBalance: number }
 type Current = { sessionId: string; user: SessionUser } | null
 
-const perRequest = new WeakMap<Request, Promise<Current>>()
-
 async function readSession(request: Request): Promise<Current> {
 	const raw: unknown = await sessionCookie().parse(request.headers.get('Cookie'))
 	if (typeof raw !== 'string' || raw.length < 32) return null
 	const sessionId = hashId(raw)
-	// Privileged: the session tells us who the user is, so RLS cannot apply yet.
-	const session = await privileged().session.findFirst({
-		where: { id: sessionId, revokedAt: null, expiresAt: { gt: new Date() } },
-		select: { lastSeenAt: true, user: { select: { id: true, email: true, role: true, locale: true, creditBalance: true } } },
-	})
-	if (!session) return null
-	if (Date.now() - session.lastSeenAt.getTime() > LAST_SEEN_RESOLUTION_MS) {
+	// Privileged: the session tells us who the user is, so RLS cannot apply yet. One statement
+	// (Prisma's relation select sends one query per table); this runs on every page.
+	const [row] = await privileged().$queryRaw<(SessionUser & { lastSeenAt: Date })[]>`
+		SELECT s.last_seen_at AS "lastSeenAt", u.id, u.email, u.role::text AS role, u.locale::text AS locale, u.credit_balance AS "creditBalance"
+		FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.id = ${sessionId} AND s.revoked_at IS NULL AND s.expires_at > now()`
+	if (!row) return null
+	const { lastSeenAt, ...user } = row
+	if (Date.now() - lastSeenAt.getTime() > LAST_SEEN_RESOLUTION_MS) {
 		await privileged().session.update({ where: { id: sessionId }, data: { lastSeenAt: new Date() } })
 	}
-	return { sessionId, user: session.user }
+	return { sessionId, user }
 }
 
-/** The logged-in user of this request, or null (memoised per request). */
+const SESSION = Symbol('session')
+
+/** This request's session, read once per HTTP request whatever the number of loaders. */
+function current(request: Request): Promise<Current> {
+	const memo = requestMemo(request)
+	let session = memo.get(SESSION) as Promise<Current> | undefined
+	if (!session) memo.set(SESSION, (session = readSession(request)))
+	return session
+}
+
+/** The logged-in user of this request, or null. */
 export async function getSessionUser(request: Request): Promise<SessionUser | null> {
-	let current = perRequest.get(request)
-	if (!current) {
-		current = readSession(request)
-		perRequest.set(request, current)
-	}
-	return (await current)?.user ?? null
+	return (await current(request))?.user ?? null
 }
 
 /** The hashed id of this request's session, if any. */
 export async function getSessionId(request: Request) {
-	await getSessionUser(request)
-	return (await perRequest.get(request))?.sessionId ?? null
+	return (await current(request))?.sessionId ?? null
 }
 
 /** The user, or a redirect to the login page that comes back here afterwards. */
@@ -86,6 +91,7 @@ export async function createUserSession(userId: string, request: Request) {
 		},
 	})
 	await audit('session.created', { userId, request })
+	requestMemo(request).delete(SESSION)
 	return sessionCookie().serialize(raw)
 }
 
@@ -93,6 +99,7 @@ export async function createUserSession(userId: string, request: Request) {
 export async function destroySession(request: Request) {
 	const sessionId = await getSessionId(request)
 	if (sessionId) await privileged().session.updateMany({ where: { id: sessionId, revokedAt: null }, data: { revokedAt: new Date() } })
+	requestMemo(request).delete(SESSION)
 	return sessionCookie().serialize('', { maxAge: 0 })
 }
 
@@ -115,5 +122,6 @@ export async function revokeSessions(userId: string, options: { keep?: string | 
 			data: { revokedAt: new Date() },
 		}),
 	)
+	if (!options.keep) requestMemo(options.request).delete(SESSION)
 	await audit(options.keep ? 'session.revoked_others' : 'session.revoked_all', { userId, request: options.request })
 }
