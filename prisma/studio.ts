@@ -2,10 +2,13 @@
 // the embedded dev database when it is unset. Works offline (decision 001): Studio does not
 // need the schema engine, so PRISMA_SCHEMA_ENGINE_BINARY points at /bin/true.
 import { spawn } from 'node:child_process'
+import { createRequire } from 'node:module'
 import { ensureDatabase } from '#app/utils/database-setup.server.ts'
 
 const stop = await ensureDatabase((line) => console.log(`[studio] ${line}`))
-const child = spawn('npx', ['prisma', 'studio', '--port', process.env.STUDIO_PORT ?? '5555', '--browser', 'none'], {
+// The CLI itself, not `npx prisma`: npx and its shell do not pass SIGTERM on to Studio.
+const cli = createRequire(import.meta.url).resolve('prisma/build/index.js')
+const child = spawn(process.execPath, [cli, 'studio', '--port', process.env.STUDIO_PORT ?? '5555', '--browser', 'none'], {
 	stdio: 'inherit',
 	env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true' },
 })
