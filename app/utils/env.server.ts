@@ -37,6 +37,23 @@ const schema = z
 		SMTP_URL: optionalUrl,
 		MAIL_FROM: z.string().default('Renzo <bonjour@renzo.localhost>'),
 
+		/** Local storage folder (used when S3_BUCKET is unset). */
+		STORAGE_DIR: z.string().default('.data/storage'),
+		/** S3-compatible storage (Backblaze B2): setting S3_BUCKET switches storage to S3. */
+		S3_BUCKET: optionalString,
+		S3_ENDPOINT: optionalUrl,
+		S3_REGION: z.string().default('us-east-1'),
+		S3_ACCESS_KEY_ID: optionalString,
+		S3_SECRET_ACCESS_KEY: optionalString,
+		S3_FORCE_PATH_STYLE: bool(false),
+		/** Lifetime of the signed URLs that deliver images to browsers. */
+		SIGNED_URL_TTL_SECONDS: intFrom(900, 30),
+		UPLOAD_MAX_BYTES: intFrom(50 * 1024 * 1024, 1),
+		/** Per-user storage quota for originals (default 20 GiB). */
+		STORAGE_QUOTA_BYTES: intFrom(20 * 1024 * 1024 * 1024, 1),
+		/** Decoding refuses images above this many pixels (decompression bombs). */
+		IMAGE_MAX_PIXELS: intFrom(100_000_000, 1),
+
 		/** Web process forks the worker unless this is false (e.g. when run as two services). */
 		RUN_WORKER: bool(true),
 		SENTRY_DSN: optionalUrl,
