@@ -21,6 +21,7 @@ export default tseslint.config(
 	{
 		// Route modules and server code must never reach vendors directly (STYLE: one module per vendor).
 		files: ['app/routes/**/*.{ts,tsx}'],
+		ignores: ['app/routes/**/*.test.{ts,tsx}'],
 		rules: {
 			'no-restricted-imports': [
 				'error',

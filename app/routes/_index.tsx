@@ -3,6 +3,7 @@ import { Link, useLoaderData } from '@remix-run/react'
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
 import { ProjectList } from '#app/components/project-list.tsx'
 import { requireUser } from '#app/modules/auth/session.server.ts'
+import { projectCovers } from '#app/modules/photos/photos.server.ts'
 import { listProjects } from '#app/modules/projects/projects.server.ts'
 import { useT } from '#app/modules/i18n/use-t.ts'
 import { withUser } from '#app/utils/db.server.ts'
@@ -11,7 +12,9 @@ export const meta: MetaFunction = () => [{ title: 'Accueil — Renzo' }]
 
 export async function loader({ request }: LoaderFunctionArgs) {
 	const user = await requireUser(request)
-	const projects = await withUser(user.id, (tx) => listProjects(tx, user.id, { take: 6 }))
+	const projects = await withUser(user.id, async (tx) =>
+		projectCovers(tx, user.id, await listProjects(tx, user.id, { take: 6, status: 'active' })),
+	)
 	return { balance: user.creditBalance, projects }
 }
 
@@ -35,6 +38,9 @@ export default function Dashboard() {
 				<div className="empty">
 					<h3>{t('dashboard.empty.title')}</h3>
 					<p className="muted">{t('dashboard.empty.text')}</p>
+					<Link to="/projects#new-project" className="button">
+						{t('dashboard.createProject')}
+					</Link>
 				</div>
 			) : (
 				<ProjectList projects={projects} />

@@ -104,8 +104,11 @@ export function createHttpApp(options: {
 				}
 				const type = String(req.headers['content-type'] ?? '')
 				let submitted = typeof req.headers[csrf.CSRF_HEADER] === 'string' ? (req.headers[csrf.CSRF_HEADER] as string) : null
-				// Multipart bodies (uploads) are streamed, never buffered: they carry the header.
-				if (!type.startsWith('multipart/form-data')) {
+				// Multipart bodies (uploads) are streamed, never buffered: the token comes in the header
+				// (JavaScript uploader) or in the form's action URL (a no-JavaScript form cannot set headers).
+				if (type.startsWith('multipart/form-data')) {
+					submitted ??= new URL(req.originalUrl, 'http://x').searchParams.get(csrf.CSRF_FIELD)
+				} else {
 					body = await readBody(req, FORM_LIMIT_BYTES)
 					if (body === undefined) return refuse(res, 413, 'La requête est trop volumineuse.')
 					if (!submitted && type.startsWith('application/x-www-form-urlencoded')) {

@@ -73,9 +73,13 @@ describe('HTTP layer', () => {
 			body: `csrf=${token}`,
 		})
 		expect(noCookie.status).toBe(403)
+		// A multipart body is never read for the token: it must come in the header or the URL.
 		const multipart = new FormData()
 		multipart.set('csrf', token)
 		expect((await fetch(`${base}/upload`, { method: 'POST', headers: { Cookie: `__csrf=${token}` }, body: multipart })).status).toBe(403)
+		expect(
+			(await fetch(`${base}/upload?csrf=wrong`, { method: 'POST', headers: { Cookie: `__csrf=${token}` }, body: multipart })).status,
+		).toBe(403)
 		expect(seen).toHaveLength(0)
 	})
 
@@ -89,6 +93,11 @@ describe('HTTP layer', () => {
 		})
 		expect(ok.status).toBe(200)
 		expect(seen).toEqual([{ method: 'POST', body: `intent=logout-others&csrf=${token}&note=${encodeURIComponent('déjà')}` }])
+		const multipart = new FormData()
+		multipart.set('photo', new Blob(['x']), 'x.jpg')
+		expect(
+			(await fetch(`${base}/upload?csrf=${token}`, { method: 'POST', headers: { Cookie: `__csrf=${token}` }, body: multipart })).status,
+		).toBe(200)
 		const viaHeader = await fetch(`${base}/x`, {
 			method: 'POST',
 			headers: { 'X-CSRF-Token': token, Cookie: `__csrf=${token}`, 'Content-Type': 'application/json' },

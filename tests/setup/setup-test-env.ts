@@ -1,4 +1,7 @@
 import crypto from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import pg from 'pg'
 import { afterAll, afterEach, inject, vi } from 'vitest'
 
@@ -13,6 +16,9 @@ const database = `t_${crypto.randomBytes(6).toString('hex')}`
 	await admin.end()
 }
 process.env.DATABASE_URL = `${server}/${database}`
+// And its own storage folder (the local driver), removed afterwards.
+const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'renzo-test-storage-'))
+process.env.STORAGE_DIR = storageDir
 
 // A console.error that a test did not expect fails it (mock it in the test when expected).
 const consoleError = vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
@@ -31,4 +37,5 @@ afterAll(async () => {
 	await admin.connect()
 	await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)
 	await admin.end()
+	fs.rmSync(storageDir, { recursive: true, force: true })
 })

@@ -1,9 +1,13 @@
 import type { Payload, QueueName } from '#app/modules/queue/catalog.ts'
 import { emailSend } from './email-send.ts'
 import { maintenancePurge } from './maintenance-purge.ts'
+import { photoProcess } from './photo-process.ts'
+import { projectDelete } from './project-delete.ts'
 
 /** Every queue's handler; the type makes a queue without a handler a compile error. */
 export const handlers: { [Q in QueueName]: (data: Payload<Q>) => Promise<void> } = {
 	'email-send': emailSend,
+	'photo-process': photoProcess,
+	'project-delete': projectDelete,
 	'maintenance-purge': maintenancePurge,
 }

@@ -1,8 +1,10 @@
 import { purgeExpiredLoginData } from '#app/modules/auth/maintenance.server.ts'
+import { purgeStaleUploads } from '#app/modules/photos/photos.server.ts'
 import { purgeRateLimits } from '#app/modules/security/rate-limit.server.ts'
 
-/** Hourly: expired rate-limit windows, old login verifications and dead sessions. */
+/** Hourly: expired rate-limit windows, old login verifications, dead sessions, uploads cut by a crash. */
 export async function maintenancePurge() {
 	await purgeRateLimits()
 	await purgeExpiredLoginData()
+	await purgeStaleUploads()
 }

@@ -18,6 +18,17 @@ export const queues = {
 			deleteAfterSeconds: 3_600,
 		},
 	},
+	'photo-process': {
+		payload: z.object({ photoId: z.uuid() }),
+		// Sharp and the HEIC decoder are memory-hungry: one photo at a time per worker.
+		concurrency: 1,
+		options: { retryLimit: 3, retryDelay: 10, retryBackoff: true, expireInSeconds: 300, deleteAfterSeconds: 86_400 },
+	},
+	'project-delete': {
+		payload: z.object({ projectId: z.uuid(), userId: z.uuid() }),
+		concurrency: 1,
+		options: { retryLimit: 10, retryDelay: 30, retryBackoff: true, expireInSeconds: 600, deleteAfterSeconds: 86_400 },
+	},
 	'maintenance-purge': {
 		payload: z.object({}),
 		concurrency: 1,

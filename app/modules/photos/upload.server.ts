@@ -1,0 +1,295 @@
+import crypto from 'node:crypto'
+import { Readable, Transform, type TransformCallback } from 'node:stream'
+import type { ReadableStream as WebReadableStream } from 'node:stream/web'
+import busboy from 'busboy'
+import sharp from 'sharp'
+import type { MessageKey } from '#app/modules/i18n/catalog.ts'
+import { enqueue } from '#app/modules/queue/boss.server.ts'
+import { storageKeys } from '#app/modules/storage/keys.ts'
+import { getStorage } from '#app/modules/storage/storage.server.ts'
+import { privileged, withUser } from '#app/utils/db.server.ts'
+import { getEnv } from '#app/utils/env.server.ts'
+import { log } from '#app/utils/logger.server.ts'
+import { imageTypes, sniffFormat, type ImageFormat } from './image.server.ts'
+
+/** What happened to one file of an upload request. */
+export type UploadResult =
+	| { name: string; ok: true; photoId: string; duplicate: boolean }
+	| { name: string; ok: false; error: MessageKey; vars: Record<string, string | number> }
+
+const MAX_FILES_PER_REQUEST = 30
+const HEAD_BYTES = 256 * 1024
+const TAIL_BYTES = 32
+
+class UploadRefused extends Error {
+	constructor(readonly reason: MessageKey) {
+		super(reason)
+	}
+}
+
+/** A display name safe to store and to offer as a download name: no path, no control characters. */
+export function sanitizeFilename(raw: string | undefined): string {
+	let name = (raw ?? '')
+		.normalize('NFC')
+		.replace(/[\u0000-\u001f\u007f]/g, ' ')
+		.split(/[\\/]/)
+		.pop()!
+		.trim()
+	if (!name || name === '.' || name === '..') name = 'photo'
+	if (name.length > 200) {
+		const ext = /\.[A-Za-z0-9]{1,5}$/.exec(name)?.[0] ?? ''
+		name = name.slice(0, 200 - ext.length) + ext
+	}
+	return name
+}
+
+/** Reads the first bytes of a stream without consuming them (or the whole stream if shorter). */
+function peek(stream: Readable, bytes: number): Promise<{ head: Buffer; rest: Readable }> {
+	return new Promise((resolve, reject) => {
+		const chunks: Buffer[] = []
+		let length = 0
+		const cleanup = () => {
+			stream.off('data', onData)
+			stream.off('end', onEnd)
+			stream.off('error', reject)
+		}
+		const onData = (chunk: Buffer) => {
+			chunks.push(chunk)
+			length += chunk.length
+			if (length < bytes) return
+			cleanup()
+			stream.pause()
+			const head = Buffer.concat(chunks)
+			stream.unshift(head)
+			resolve({ head, rest: stream })
+		}
+		const onEnd = () => {
+			cleanup()
+			const head = Buffer.concat(chunks)
+			resolve({ head, rest: Readable.from([head]) })
+		}
+		stream.on('data', onData)
+		stream.on('end', onEnd)
+		stream.on('error', reject)
+	})
+}
+
+/** Hashes, counts and bounds the bytes on their way to storage; keeps the first and last ones. */
+class Inspector extends Transform {
+	readonly hash = crypto.createHash('sha256')
+	size = 0
+	head: Buffer[] = []
+	headLength = 0
+	tail = Buffer.alloc(0)
+
+	constructor(
+		private readonly maxBytes: number,
+		private readonly quotaLeft: number,
+	) {
+		super()
+	}
+
+	override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+		this.size += chunk.length
+		if (this.size > this.maxBytes) return callback(new UploadRefused('photos.error.tooLarge'))
+		if (this.size > this.quotaLeft) return callback(new UploadRefused('photos.error.quota'))
+		this.hash.update(chunk)
+		if (this.headLength < HEAD_BYTES) {
+			this.head.push(chunk.subarray(0, HEAD_BYTES - this.headLength))
+			this.headLength += Math.min(chunk.length, HEAD_BYTES - this.headLength)
+		}
+		this.tail = Buffer.concat([this.tail, chunk.subarray(-TAIL_BYTES)]).subarray(-TAIL_BYTES)
+		callback(null, chunk)
+	}
+}
+
+const PNG_IEND = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82])
+
+/** A cheap completeness check on the last bytes: a truncated file is refused at upload time. */
+function looksComplete(format: ImageFormat, tail: Buffer, head: Buffer, size: number) {
+	switch (format) {
+		case 'jpeg':
+			// EOI marker at the end (some cameras pad a few bytes after it).
+			return tail.includes(Buffer.from([0xff, 0xd9]))
+		case 'png':
+			return tail.subarray(-PNG_IEND.length).equals(PNG_IEND)
+		case 'webp':
+			return head.length >= 8 && head.readUInt32LE(4) + 8 === size
+		case 'heic':
+			return size > 0
+	}
+}
+
+/** Declared dimensions from the header (cheap); null when the header is not enough to tell. */
+async function declaredPixels(head: Buffer): Promise<number | null> {
+	try {
+		const { width, height } = await sharp(head, { limitInputPixels: false }).metadata()
+		return width && height ? width * height : null
+	} catch {
+		return null
+	}
+}
+
+/**
+ * Streams each file of a multipart request straight to storage (never a whole file in memory),
+ * with the size limit and quota enforced while streaming and the type read from magic bytes.
+ * Each file succeeds or fails alone; a failed file leaves no row, no object, no temp file.
+ */
+export async function receiveUploads(request: Request, input: { userId: string; projectId: string }): Promise<UploadResult[]> {
+	const env = getEnv()
+	const contentType = request.headers.get('content-type') ?? ''
+	if (!contentType.startsWith('multipart/form-data') || !request.body) return []
+	const used = await withUser(input.userId, (tx) => tx.photo.aggregate({ where: { userId: input.userId }, _sum: { sizeBytes: true } }))
+	let remainingQuota = env.STORAGE_QUOTA_BYTES - Number(used._sum.sizeBytes ?? 0)
+
+	const parser = busboy({
+		headers: { 'content-type': contentType },
+		defParamCharset: 'utf8',
+		// busboy's 'limit' fires when the size REACHES fileSize: +1 lets a file of exactly the limit through.
+		limits: {
+			fileSize: env.UPLOAD_MAX_BYTES + 1,
+			files: MAX_FILES_PER_REQUEST,
+			fields: 20,
+			fieldSize: 4096,
+			parts: MAX_FILES_PER_REQUEST + 20,
+		},
+	})
+	const pending: Promise<UploadResult>[] = []
+	let tooMany = false
+	const abort = new AbortController()
+	request.signal.addEventListener('abort', () => abort.abort(request.signal.reason), { once: true })
+
+	parser.on('file', (_field, file, info) => {
+		pending.push(
+			receiveOne(file, info.filename, { ...input, signal: abort.signal, allowed: () => remainingQuota }).then((result) => {
+				if (result.ok) remainingQuota -= result.size
+				return result.result
+			}),
+		)
+	})
+	parser.on('filesLimit', () => (tooMany = true))
+
+	const body = Readable.fromWeb(request.body as WebReadableStream)
+	await new Promise<void>((resolve) => {
+		const finish = () => resolve()
+		parser.on('close', finish)
+		parser.on('error', (error) => {
+			abort.abort(error)
+			finish()
+		})
+		body.on('error', (error) => {
+			abort.abort(error)
+			parser.destroy(error)
+			finish()
+		})
+		body.pipe(parser)
+	})
+	const results = await Promise.all(pending)
+	if (tooMany) results.push({ name: '', ok: false, error: 'photos.error.tooManyFiles', vars: { max: MAX_FILES_PER_REQUEST } })
+	return results
+}
+
+async function receiveOne(
+	file: Readable,
+	rawName: string | undefined,
+	input: { userId: string; projectId: string; signal: AbortSignal; allowed: () => number },
+): Promise<{ ok: true; size: number; result: UploadResult } | { ok: false; result: UploadResult }> {
+	const env = getEnv()
+	const name = sanitizeFilename(rawName)
+	const mb = Math.round(env.UPLOAD_MAX_BYTES / 1024 / 1024)
+	const refuse = (error: MessageKey) => ({
+		ok: false as const,
+		result: { name, ok: false as const, error, vars: { name, mb, mp: Math.round(env.IMAGE_MAX_PIXELS / 1_000_000) } },
+	})
+	// Never leave a file stream unconsumed: busboy (and the request) would stall.
+	const drain = () => file.resume()
+
+	let format: ImageFormat | null
+	let source: Readable
+	try {
+		const { head, rest } = await peek(file, 32)
+		if (head.length === 0) return (drain(), refuse('photos.error.empty'))
+		format = sniffFormat(head)
+		source = rest
+	} catch {
+		return (drain(), refuse('photos.error.aborted'))
+	}
+	if (!format) return (drain(), refuse('photos.error.unsupported'))
+	if (input.allowed() <= 0) return (drain(), refuse('photos.error.quota'))
+
+	const photoId = crypto.randomUUID()
+	const key = storageKeys.original(input.userId, input.projectId, photoId, imageTypes[format].ext)
+	const created = await withUser(input.userId, async (tx) => {
+		const project = await tx.project.findFirst({
+			where: { id: input.projectId, userId: input.userId, deletedAt: null },
+			select: { id: true },
+		})
+		if (!project) return false
+		await tx.photo.create({
+			data: {
+				id: photoId,
+				userId: input.userId,
+				projectId: input.projectId,
+				status: 'uploading',
+				originalKey: key,
+				originalFilename: name,
+				contentType: imageTypes[format].contentType,
+			},
+		})
+		return true
+	})
+	if (!created) return (drain(), refuse('photos.error.unsupported'))
+
+	const storage = getStorage()
+	const inspector = new Inspector(env.UPLOAD_MAX_BYTES, input.allowed())
+	const controller = new AbortController()
+	const onAbort = () => controller.abort(input.signal.reason)
+	input.signal.addEventListener('abort', onAbort, { once: true })
+	let refusal: MessageKey | null = null
+	file.on('limit', () => {
+		refusal = 'photos.error.tooLarge'
+		inspector.destroy(new UploadRefused('photos.error.tooLarge'))
+	})
+	source.on('error', (error) => inspector.destroy(error))
+	inspector.on('error', (error) => {
+		if (error instanceof UploadRefused) refusal ??= error.reason
+		// Keep the multipart stream flowing to the next file.
+		source.unpipe(inspector)
+		drain()
+	})
+	try {
+		source.pipe(inspector)
+		await storage.put(key, inspector, { contentType: imageTypes[format].contentType, signal: controller.signal })
+		const head = Buffer.concat(inspector.head)
+		if (file.readableAborted || input.signal.aborted) throw new UploadRefused('photos.error.aborted')
+		if (!looksComplete(format, inspector.tail, head, inspector.size)) throw new UploadRefused('photos.error.corrupt')
+		const pixels = format === 'heic' ? null : await declaredPixels(head)
+		if (pixels !== null && pixels > env.IMAGE_MAX_PIXELS) throw new UploadRefused('photos.error.tooManyPixels')
+		const sha256 = inspector.hash.digest('hex')
+		const duplicate = await withUser(input.userId, async (tx) => {
+			const twin = await tx.photo.findFirst({
+				where: { projectId: input.projectId, userId: input.userId, sha256, id: { not: photoId } },
+				select: { id: true },
+				orderBy: { createdAt: 'asc' },
+			})
+			await tx.photo.update({
+				where: { id: photoId },
+				data: { status: 'processing', sizeBytes: inspector.size, sha256, duplicateOfId: twin?.id ?? null },
+			})
+			await enqueue('photo-process', { photoId }, { tx, singletonKey: photoId })
+			return Boolean(twin)
+		})
+		return { ok: true, size: inspector.size, result: { name, ok: true, photoId, duplicate } }
+	} catch (error) {
+		const reason: MessageKey =
+			refusal ?? (error instanceof UploadRefused ? error.reason : input.signal.aborted ? 'photos.error.aborted' : 'photos.error.storage')
+		if (reason === 'photos.error.storage') log.error('upload failed', { error })
+		drain()
+		// Nothing of a refused file stays: object (if any) and row.
+		await storage.delete(key).catch((cleanupError) => log.error('upload cleanup failed', { error: cleanupError }))
+		await privileged().photo.deleteMany({ where: { id: photoId, userId: input.userId } })
+		return refuse(reason)
+	} finally {
+		input.signal.removeEventListener('abort', onAbort)
+	}
+}

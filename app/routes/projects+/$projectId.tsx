@@ -1,0 +1,111 @@
+import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { Form, Link, useActionData, useLoaderData, useRouteLoaderData } from '@remix-run/react'
+import { CsrfInput } from '#app/components/csrf-input.tsx'
+import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
+import { PhotoGrid } from '#app/components/photo-grid.tsx'
+import { PhotoUploader } from '#app/components/photo-uploader.tsx'
+import { ProjectForm } from '#app/components/project-form.tsx'
+import { requireUser } from '#app/modules/auth/session.server.ts'
+import { useT } from '#app/modules/i18n/use-t.ts'
+import { listProjectPhotos } from '#app/modules/photos/photos.server.ts'
+import { parseProjectForm } from '#app/modules/projects/form.server.ts'
+import { getProject, requestProjectDeletion, setArchived, updateProject } from '#app/modules/projects/projects.server.ts'
+import { withUser } from '#app/utils/db.server.ts'
+import { getEnv } from '#app/utils/env.server.ts'
+import { redirectWithToast } from '#app/utils/toast.server.ts'
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.project.name ?? 'Projet'} — Renzo` }]
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+	const user = await requireUser(request)
+	const result = await withUser(user.id, async (tx) => {
+		const project = await getProject(tx, user.id, params.projectId ?? '')
+		return project ? { project, photos: await listProjectPhotos(tx, user.id, project.id) } : null
+	})
+	if (!result) throw new Response('Not found', { status: 404 })
+	return { ...result, maxMb: Math.round(getEnv().UPLOAD_MAX_BYTES / 1024 / 1024) }
+}
+
+export async function action({ request, params }: ActionFunctionArgs) {
+	const user = await requireUser(request)
+	const projectId = params.projectId ?? ''
+	const form = await request.formData()
+	const intent = form.get('intent')
+	const here = `/projects/${projectId}`
+	if (intent === 'update') {
+		const parsed = parseProjectForm(form)
+		if (!parsed.ok) return data({ errors: parsed.errors }, { status: 400 })
+		if (!(await withUser(user.id, (tx) => updateProject(tx, user.id, projectId, parsed.value))))
+			throw new Response('Not found', { status: 404 })
+		return redirectWithToast(here, { key: 'projects.saved', type: 'success' })
+	}
+	if (intent === 'archive' || intent === 'unarchive') {
+		const archived = intent === 'archive'
+		if (!(await withUser(user.id, (tx) => setArchived(tx, user.id, projectId, archived)))) throw new Response('Not found', { status: 404 })
+		return redirectWithToast(here, { key: archived ? 'projects.archivedToast' : 'projects.unarchivedToast', type: 'success' })
+	}
+	if (intent === 'delete') {
+		if (form.get('confirm') !== 'yes') return data({ errors: {}, confirm: true }, { status: 400 })
+		if (!(await withUser(user.id, (tx) => requestProjectDeletion(tx, user.id, projectId)))) throw new Response('Not found', { status: 404 })
+		return redirectWithToast('/projects', { key: 'projects.deleted', type: 'success' })
+	}
+	throw new Response('Unknown intent', { status: 400 })
+}
+
+export default function ProjectPage() {
+	const { project, photos, maxMb } = useLoaderData<typeof loader>()
+	const actionData = useActionData<typeof action>()
+	const root = useRouteLoaderData('root') as { csrfToken: string } | undefined
+	const t = useT()
+	return (
+		<>
+			<p>
+				<Link to="/projects">← {t('projects.back')}</Link>
+			</p>
+			<h1>{project.name}</h1>
+			<p className="muted">
+				{[project.address, project.reference].filter(Boolean).join(' · ')}
+				{project.address || project.reference ? ' · ' : ''}
+				{t('projects.photos', { count: photos.length })} · {t('projects.creditsUsed', { count: project.creditsUsed })}
+				{project.status === 'archived' ? ` · ${t('projects.archived')}` : ''}
+			</p>
+			<PhotoUploader action={`/projects/${project.id}/upload`} csrfToken={root?.csrfToken ?? ''} maxMb={maxMb} />
+			<h2>{t('photos.title')}</h2>
+			{photos.length === 0 ? (
+				<p className="empty">{t('photos.empty', { mb: maxMb })}</p>
+			) : (
+				<PhotoGrid projectId={project.id} photos={photos} />
+			)}
+			<details className="card" open={Boolean(actionData && 'errors' in actionData && Object.keys(actionData.errors).length)}>
+				<summary>{t('projects.edit')}</summary>
+				<ProjectForm intent="update" submitLabel={t('projects.save')} defaults={project} errors={actionData?.errors} />
+			</details>
+			<div className="actions">
+				<Form method="post">
+					<CsrfInput />
+					<button type="submit" name="intent" value={project.status === 'archived' ? 'unarchive' : 'archive'} className="secondary">
+						{project.status === 'archived' ? t('projects.unarchive') : t('projects.archive')}
+					</button>
+				</Form>
+			</div>
+			<details className="card danger-zone" open={Boolean(actionData && 'confirm' in actionData)}>
+				<summary>{t('projects.delete')}</summary>
+				<Form method="post">
+					<CsrfInput />
+					<p>{t('projects.deleteConfirm')}</p>
+					<p>
+						<input type="checkbox" id="confirm-delete" name="confirm" value="yes" required />{' '}
+						<label htmlFor="confirm-delete">{t('projects.deleteConfirmLabel')}</label>
+					</p>
+					<button type="submit" name="intent" value="delete" className="danger">
+						{t('projects.delete')}
+					</button>
+				</Form>
+			</details>
+		</>
+	)
+}
+
+export function ErrorBoundary() {
+	return <GeneralErrorBoundary />
+}

@@ -1,0 +1,34 @@
+import { redirect, type ActionFunctionArgs } from '@remix-run/node'
+import { requireUser } from '#app/modules/auth/session.server.ts'
+import { resolveLocale, translator } from '#app/modules/i18n/locale.server.ts'
+import { receiveUploads } from '#app/modules/photos/upload.server.ts'
+import { getProject } from '#app/modules/projects/projects.server.ts'
+import { withUser } from '#app/utils/db.server.ts'
+import { redirectWithToast } from '#app/utils/toast.server.ts'
+
+// POST only: the JavaScript uploader sends one file per request and reads JSON; a plain form
+// (no JavaScript) posts here too and is redirected back to the project with a message.
+export async function loader({ params }: ActionFunctionArgs) {
+	return redirect(`/projects/${params.projectId}`)
+}
+
+export async function action({ request, params }: ActionFunctionArgs) {
+	const user = await requireUser(request)
+	const project = await withUser(user.id, (tx) => getProject(tx, user.id, params.projectId ?? ''))
+	if (!project) throw new Response('Not found', { status: 404 })
+	const results = await receiveUploads(request, { userId: user.id, projectId: project.id })
+	const t = translator(await resolveLocale(request, user.locale))
+	if (request.headers.get('accept')?.includes('application/json')) {
+		const files = results.map((r) =>
+			r.ok
+				? { name: r.name, ok: true, photoId: r.photoId, duplicate: r.duplicate }
+				: { name: r.name, ok: false, message: t(r.error, r.vars) },
+		)
+		return Response.json({ files }, { status: results.length > 0 && results.every((r) => !r.ok) ? 422 : 200 })
+	}
+	const back = `/projects/${project.id}`
+	if (results.length === 0) return redirectWithToast(back, { key: 'photos.error.noFile', type: 'error' })
+	const failed = results.find((r) => !r.ok)
+	if (failed && !failed.ok) return redirectWithToast(back, { key: failed.error, type: 'error', vars: failed.vars })
+	return redirectWithToast(back, { key: 'photos.uploadedMany', type: 'success', vars: { count: results.length } })
+}
