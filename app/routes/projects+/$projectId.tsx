@@ -1,5 +1,6 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
-import { Form, Link, useActionData, useLoaderData, useRouteLoaderData } from '@remix-run/react'
+import { Form, Link, useActionData, useLoaderData, useRevalidator, useRouteLoaderData } from '@remix-run/react'
+import { useEffect } from 'react'
 import { CsrfInput } from '#app/components/csrf-input.tsx'
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
 import { PhotoGrid } from '#app/components/photo-grid.tsx'
@@ -57,6 +58,14 @@ export default function ProjectPage() {
 	const actionData = useActionData<typeof action>()
 	const root = useRouteLoaderData('root') as { csrfToken: string } | undefined
 	const t = useT()
+	const revalidator = useRevalidator()
+	const busy = photos.some((photo) => photo.status === 'uploading' || photo.status === 'processing')
+	// Until live status arrives (server-sent events), poll while the worker is making variants.
+	useEffect(() => {
+		if (!busy) return
+		const timer = setInterval(() => revalidator.state === 'idle' && revalidator.revalidate(), 2000)
+		return () => clearInterval(timer)
+	}, [busy, revalidator])
 	return (
 		<>
 			<p>
