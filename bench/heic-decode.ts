@@ -5,7 +5,7 @@
 // process, since peak RSS only ever grows). Never fails on a timing; skips (and says so) when
 // heif-enc is missing (Debian: apt-get install libheif-examples).
 //
-// Settings (env): BENCH_DECODES (5) decodes per measurement, after one warm-up.
+// Settings (env): BENCH_HEIC_DECODES (5) decodes per measurement, after one warm-up.
 import { fork, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -88,7 +88,7 @@ function runChild(cleanup: Cleanup, mode: Mode, file: string, decodes: number) {
 }
 
 export default async function heicDecodeBench() {
-	const decodes = intSetting('BENCH_DECODES', 5, 1, 50)
+	const decodes = intSetting('BENCH_HEIC_DECODES', 5, 1, 50)
 	const heifEnc = spawnSync('heif-enc', ['--help'], { encoding: 'utf8' })
 	if (heifEnc.error) {
 		const line = 'heic-decode: SKIPPED — heif-enc is not installed (Debian: apt-get install libheif-examples), no HEIC to decode'

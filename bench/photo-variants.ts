@@ -4,7 +4,7 @@
 // this run. Goal (issue 4): processImage <= 1.3 × bare. Never fails on a timing; fails when an
 // output differs between the two (the comparison would be meaningless).
 //
-// Settings (env): BENCH_ROUNDS (7) measured rounds of each, after one warm-up of each.
+// Settings (env): BENCH_VARIANT_ROUNDS (7) measured rounds of each, after one warm-up of each.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -58,7 +58,7 @@ async function bareSharp(file: string, maxPixels: number) {
 }
 
 export default async function photoVariants() {
-	const rounds = intSetting('BENCH_ROUNDS', 7, 1, 50)
+	const rounds = intSetting('BENCH_VARIANT_ROUNDS', 7, 1, 50)
 	const maxPixels = 100_000_000
 	const cleanup = new Cleanup()
 	// libvips caches operations by file name: a repeated bare load of the same path would hit it,
