@@ -181,6 +181,60 @@ describe('photo upload', () => {
 		expect(photo.originalKey).toMatch(new RegExp(`^${user.id}/originals/${projectId}/[0-9a-f-]{36}\\.jpg$`))
 	})
 
+	test('the storage quota is enforced while streaming: the file that does not fit is refused, nothing of it stays', async () => {
+		const { user, projectId } = await newProject()
+		// Already near the quota (20 GiB by default): an earlier photo of ~20 GiB minus 1 KiB.
+		await privileged().photo.create({
+			data: {
+				userId: user.id,
+				projectId,
+				status: 'ready',
+				originalKey: `${user.id}/originals/${projectId}/big.jpg`,
+				originalFilename: 'big.jpg',
+				contentType: 'image/jpeg',
+				sizeBytes: BigInt(20 * 1024 ** 3 - 1024),
+			},
+		})
+		const { files } = await upload(projectId, user.jar, [{ name: 'de trop.jpg', data: jpeg }])
+		expect(files[0]).toMatchObject({ ok: false, message: 'Votre espace de stockage est plein : « de trop.jpg » n’a pas été enregistrée.' })
+		expect(await privileged().photo.count({ where: { userId: user.id } })).toBe(1)
+		expect(leftoverTempFiles()).toEqual([])
+		const objects = []
+		for await (const object of getStorage().list(`${user.id}/`)) objects.push(object.key)
+		expect(objects).toEqual([])
+	})
+
+	test('without JavaScript, the plain form is redirected back to the project with a French message', async () => {
+		const { user, projectId } = await newProject()
+		const form = new FormData()
+		form.append('photo', new Blob([jpeg as BlobPart], { type: 'image/jpeg' }), 'salon.jpg')
+		const ok = (await uploadAction({
+			request: new Request(new URL(`/projects/${projectId}/upload`, 'http://localhost:3000'), {
+				method: 'POST',
+				body: form,
+				headers: { Cookie: user.jar.header() },
+			}),
+			params: { projectId },
+			context: {} as never,
+		})) as Response
+		expect(ok.status).toBe(302)
+		expect(ok.headers.get('Location')).toBe(`/projects/${projectId}`)
+		expect(ok.headers.get('Set-Cookie')).toContain('__toast=')
+		const bad = new FormData()
+		bad.append('photo', new Blob(['pas une image'], { type: 'image/jpeg' }), 'faux.jpg')
+		const refused = (await uploadAction({
+			request: new Request(new URL(`/projects/${projectId}/upload`, 'http://localhost:3000'), {
+				method: 'POST',
+				body: bad,
+				headers: { Cookie: user.jar.header() },
+			}),
+			params: { projectId },
+			context: {} as never,
+		})) as Response
+		expect(refused.status).toBe(302)
+		expect(await privileged().photo.count({ where: { userId: user.id } })).toBe(1)
+	})
+
 	test("an upload into another user's project is a 404 and writes nothing", async () => {
 		const owner = await newProject()
 		const intruder = await loggedInUser()
