@@ -1,6 +1,7 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData, useRevalidator, useRouteLoaderData } from '@remix-run/react'
 import { useEffect } from 'react'
+import { ConfirmDelete } from '#app/components/confirm-delete.tsx'
 import { CsrfInput } from '#app/components/csrf-input.tsx'
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
 import { PhotoGrid } from '#app/components/photo-grid.tsx'
@@ -97,20 +98,12 @@ export default function ProjectPage() {
 					</button>
 				</Form>
 			</div>
-			<details className="card danger-zone" open={Boolean(actionData && 'confirm' in actionData)}>
-				<summary>{t('projects.delete')}</summary>
-				<Form method="post">
-					<CsrfInput />
-					<p>{t('projects.deleteConfirm')}</p>
-					<p>
-						<input type="checkbox" id="confirm-delete" name="confirm" value="yes" required />{' '}
-						<label htmlFor="confirm-delete">{t('projects.deleteConfirmLabel')}</label>
-					</p>
-					<button type="submit" name="intent" value="delete" className="danger">
-						{t('projects.delete')}
-					</button>
-				</Form>
-			</details>
+			<ConfirmDelete
+				title={t('projects.delete')}
+				question={t('projects.deleteConfirm')}
+				confirmLabel={t('projects.deleteConfirmLabel')}
+				open={Boolean(actionData && 'confirm' in actionData)}
+			/>
 		</>
 	)
 }

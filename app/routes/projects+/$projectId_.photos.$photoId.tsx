@@ -1,7 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data } from '@remix-run/node'
-import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
-import { CsrfInput } from '#app/components/csrf-input.tsx'
+import { Link, useActionData, useLoaderData } from '@remix-run/react'
+import { ConfirmDelete } from '#app/components/confirm-delete.tsx'
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
 import { requireUser } from '#app/modules/auth/session.server.ts'
 import { useT } from '#app/modules/i18n/use-t.ts'
@@ -62,19 +62,7 @@ export default function PhotoPage() {
 					</a>
 				) : null}
 			</div>
-			<details className="card danger-zone" open={Boolean(actionData?.confirm)}>
-				<summary>{t('photos.delete')}</summary>
-				<Form method="post">
-					<CsrfInput />
-					<p>
-						<input type="checkbox" id="confirm-photo-delete" name="confirm" value="yes" required />{' '}
-						<label htmlFor="confirm-photo-delete">{t('photos.deleteConfirmLabel')}</label>
-					</p>
-					<button type="submit" name="intent" value="delete" className="danger">
-						{t('photos.delete')}
-					</button>
-				</Form>
-			</details>
+			<ConfirmDelete title={t('photos.delete')} confirmLabel={t('photos.deleteConfirmLabel')} open={Boolean(actionData?.confirm)} />
 		</>
 	)
 }
