@@ -175,7 +175,8 @@ export async function startApp(
 /**
  * Logs a user in the way the login route does, from this process: the account (with its welcome
  * credits), `projects` projects of `photosPerProject` photos, and a session. Must run after the
- * app has migrated the database. Returns the Cookie header a logged-in browser would send.
+ * app has migrated the database. Returns the Cookie header a logged-in browser would send, and
+ * the ids of the projects, in creation order.
  */
 export async function createLoggedInUser(config: AppConfig, options: { projects: number; photosPerProject: number }) {
 	// Before the first app import: getEnv() reads and caches process.env once.
@@ -189,11 +190,13 @@ export async function createLoggedInUser(config: AppConfig, options: { projects:
 		const email = `bench-${crypto.randomBytes(4).toString('hex')}@example.fr`
 		const user = await findOrCreateUser(email, 'fr', request)
 		const db = privileged()
+		const projectIds: string[] = []
 		for (let i = 1; i <= options.projects; i++) {
 			const project = await db.project.create({
 				data: { userId: user.id, name: `Appartement ${i}`, address: `${i} rue de la Paix, 75002 Paris`, reference: `REF-${i}` },
 				select: { id: true },
 			})
+			projectIds.push(project.id)
 			await db.photo.createMany({
 				data: Array.from({ length: options.photosPerProject }, (_, n) => ({
 					userId: user.id,
@@ -210,7 +213,7 @@ export async function createLoggedInUser(config: AppConfig, options: { projects:
 		const session = setCookie.split(';')[0]!
 		// A returning browser also holds its CSRF cookie (else every response would set a new one).
 		const csrf = `__csrf=${crypto.randomBytes(32).toString('base64url')}`
-		return { userId: user.id, email, cookie: `${session}; ${csrf}` }
+		return { userId: user.id, email, cookie: `${session}; ${csrf}`, projectIds }
 	} finally {
 		await stopSender().catch(() => {})
 		await disconnectDb()
