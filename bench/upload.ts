@@ -12,9 +12,10 @@
 //   timing): a filesystem filling with fresh blocks slows every later write.
 // - Memory: the app's VmRSS sampled every 5 ms from /proc during the upload, growth = max during −
 //   value just before (and VmHWM after a reset through clear_refs, as a check on the sampling).
-//   Goals are judged on a fresh app per size and round (two small warm-up uploads first, so lazy
-//   initialisation is not counted), since a process keeps the memory it once used: in a warm app
-//   a second 50 MB upload grows by ~nothing. The warm figures are printed too.
+//   Goals are judged on a fresh app per size and round (two small warm-up uploads, then a wait
+//   until its RSS is steady, so lazy initialisation is not counted), since a process keeps the
+//   memory it once used: in a warm app a second 50 MB upload grows by ~nothing. The warm figures
+//   are printed too.
 //
 // The client streams the file from disk (multipart framing around fs.createReadStream,
 // Content-Length set, as a browser's XHR sends a FormData) and times from the request's start to
@@ -133,6 +134,22 @@ export async function withRss<T>(pid: number, work: () => Promise<T>) {
 		return { result, rssGrowthMb: (peak - before) / MB, hwmGrowthMb: (hwm - before) / MB, cpuMs }
 	} finally {
 		clearInterval(timer)
+	}
+}
+
+/**
+ * Waits until a freshly started process stops growing (it goes on initialising for a second or
+ * two after answering /healthz, which would be counted as the upload's): at least 2 s, then until
+ * VmRSS moved less than 0.5 MB over the last second, at most 15 s.
+ */
+async function settle(pid: number) {
+	const started = Date.now()
+	const samples: number[] = []
+	while (Date.now() - started < 15_000) {
+		await new Promise((resolve) => setTimeout(resolve, 200))
+		samples.push(procStatus(pid, 'VmRSS'))
+		const last = samples.slice(-6)
+		if (Date.now() - started >= 2_000 && last.length === 6 && Math.max(...last) - Math.min(...last) < 0.5 * MB) return
 	}
 }
 
@@ -348,8 +365,7 @@ export default async function uploadBench() {
 				const fresh = await startApp(cleanup, { ...config, port, appUrl: `http://localhost:${port}` } satisfies AppConfig, appOptions)
 				try {
 					for (let i = 0; i < 2; i++) await upload(fresh, WARM_UP_BYTES)
-					if (process.env.SETTLE_MS) await new Promise((r) => setTimeout(r, Number(process.env.SETTLE_MS)))
-					console.log('rss before', procStatus(fresh.child.pid!, 'VmRSS') / MB)
+					await settle(fresh.child.pid!)
 					const result = await upload(fresh, bytes)
 					coldRuns.push({ size: label, bytes, round, ...result })
 					console.log(
