@@ -9,7 +9,8 @@
 //   rotating order. `bare` is a reference without a goal: a node:http server (its own process)
 //   piping the request body to a file with an fsync, i.e. what HTTP on this machine costs before
 //   any application code. Stored objects and copies are deleted after each run (outside the
-//   timing): a filesystem filling with fresh blocks slows every later write.
+//   timing): a filesystem filling with fresh blocks slows every later write. Each round also
+//   uploads 100 kB to the app and to bare: the per-request cost, which weighs on the 5 MB ratio.
 // - Memory: the app's VmRSS sampled every 5 ms from /proc during the upload, growth = max during −
 //   value just before (and VmHWM after a reset through clear_refs, as a check on the sampling).
 //   Goals are judged on a fresh app per size and round (two small warm-up uploads, then a wait
@@ -336,6 +337,7 @@ export default async function uploadBench() {
 		await upload(app, SIZES[0].bytes)
 
 		const runs: Run[] = []
+		const fixedCost = { upload: [] as number[], bare: [] as number[] }
 		const orders: Target[][] = [
 			['disk', 'bare', 'upload'],
 			['upload', 'disk', 'bare'],
@@ -355,6 +357,9 @@ export default async function uploadBench() {
 					)
 				}
 			}
+			// The per-request cost, whatever the size (session, project, quota, photo row, final transaction).
+			fixedCost.upload.push((await upload(app, WARM_UP_BYTES)).ms)
+			fixedCost.bare.push((await toBare(WARM_UP_BYTES)).ms)
 		}
 
 		// Memory, cold: a fresh app per size and round, same database, user and storage.
@@ -411,6 +416,7 @@ export default async function uploadBench() {
 			}
 		})
 
+		const [small, large] = stats as [(typeof stats)[number], (typeof stats)[number]]
 		console.log()
 		console.log(
 			table([
@@ -435,7 +441,12 @@ export default async function uploadBench() {
 				`${s.label.padStart(5)}: upload/disk throughput ${s.ratioPct.toFixed(1)} % (medians ${s.upload.mbps.toFixed(0)} / ${s.disk.mbps.toFixed(0)} MB/s)  ` +
 					`(goal >= ${GOAL_RATIO_PCT} %: ${verdict(s.ratioPct >= GOAL_RATIO_PCT)}); bare node:http → file: ${s.bareRatioPct.toFixed(1)} % (reference, no goal)`,
 			)
-		const [small, large] = stats as [(typeof stats)[number], (typeof stats)[number]]
+		const fixedUploadMs = median(fixedCost.upload)
+		const fixedBareMs = median(fixedCost.bare)
+		console.log(
+			`per-request cost: a 100 kB upload takes ${fixedUploadMs.toFixed(1)} ms (bare node:http ${fixedBareMs.toFixed(1)} ms), ` +
+				`i.e. ${((100 * fixedUploadMs) / small.upload.ms).toFixed(0)} % of the ${small.label} upload's time (medians; no goal)`,
+		)
 		// Goals on the worst fresh-app run: a peak is what the machine must have room for.
 		const largeRss = large.cold.rssMaxMb
 		const spread = largeRss - small.cold.rssMaxMb
@@ -480,6 +491,7 @@ export default async function uploadBench() {
 					},
 				]),
 			),
+			perRequestMs: { upload: fixed(fixedUploadMs, 1), bare: fixed(fixedBareMs, 1), bytes: WARM_UP_BYTES },
 			rssGrowth50MbMaxMb: fixed(largeRss, 1),
 			rssSpreadMb: fixed(spread, 1),
 			goals: { ratioPct: GOAL_RATIO_PCT, rssMb: GOAL_RSS_MB, rssSpreadMb: GOAL_RSS_SPREAD_MB },
