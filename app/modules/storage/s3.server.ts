@@ -20,10 +20,12 @@ import type { PutOptions, Storage, StoredObject } from './storage.server.ts'
 /** Multipart part size (S3's minimum); a Buffer up to this size goes in one PutObject. */
 const PART_SIZE = 5 * 1024 * 1024
 
-type S3Config = {
+export type S3Config = {
 	bucket: string
+	/** Unset: AWS itself. B2: https://s3.<region>.backblazeb2.com */
 	endpoint?: string
 	region: string
+	/** Unset: the SDK's default credential chain. */
 	credentials?: { accessKeyId: string; secretAccessKey: string }
 	forcePathStyle: boolean
 	signedUrlTtlSeconds: number

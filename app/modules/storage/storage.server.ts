@@ -3,7 +3,7 @@ import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { getEnv } from '#app/utils/env.server.ts'
 import { createLocalStorage } from './local.server.ts'
-import { createS3Storage } from './s3.server.ts'
+import { createS3Storage, type S3Config } from './s3.server.ts'
 
 export { assertSafeKey, UnsafeKeyError } from './keys.ts'
 export { verifySignedPath } from './local.server.ts'
@@ -54,17 +54,7 @@ export type StorageConfig =
 			root: string
 			signedUrlTtlSeconds: number
 	  }
-	| {
-			driver: 's3'
-			bucket: string
-			/** Unset: AWS itself. B2: https://s3.<region>.backblazeb2.com */
-			endpoint?: string
-			region: string
-			/** Unset: the SDK's default credential chain. */
-			credentials?: { accessKeyId: string; secretAccessKey: string }
-			forcePathStyle: boolean
-			signedUrlTtlSeconds: number
-	  }
+	| ({ driver: 's3' } & S3Config)
 
 /** Builds a storage from explicit settings (tests build both drivers this way). */
 export function createStorage(config: StorageConfig): Storage {
