@@ -7,7 +7,7 @@ import type { MessageKey } from '#app/modules/i18n/catalog.ts'
 import { enqueue } from '#app/modules/queue/boss.server.ts'
 import { storageKeys } from '#app/modules/storage/keys.ts'
 import { getStorage } from '#app/modules/storage/storage.server.ts'
-import { privileged, withUser } from '#app/utils/db.server.ts'
+import { privileged, withUser, type Tx } from '#app/utils/db.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
 import { log } from '#app/utils/logger.server.ts'
 import { imageTypes, sniffFormat, type ImageFormat } from './image.server.ts'
@@ -25,6 +25,12 @@ class UploadRefused extends Error {
 	constructor(readonly reason: MessageKey) {
 		super(reason)
 	}
+}
+
+/** What the user's photos already weigh (the quota counts originals). */
+export async function storedBytes(tx: Tx, userId: string) {
+	const used = await tx.photo.aggregate({ where: { userId }, _sum: { sizeBytes: true } })
+	return Number(used._sum.sizeBytes ?? 0)
 }
 
 /** A display name safe to store and to offer as a download name: no path, no control characters. */
@@ -135,12 +141,14 @@ async function declaredPixels(head: Buffer): Promise<number | null> {
  * with the size limit and quota enforced while streaming and the type read from magic bytes.
  * Each file succeeds or fails alone; a failed file leaves no row, no object, no temp file.
  */
-export async function receiveUploads(request: Request, input: { userId: string; projectId: string }): Promise<UploadResult[]> {
+export async function receiveUploads(
+	request: Request,
+	input: { userId: string; projectId: string; usedBytes: number },
+): Promise<UploadResult[]> {
 	const env = getEnv()
 	const contentType = request.headers.get('content-type') ?? ''
 	if (!contentType.startsWith('multipart/form-data') || !request.body) return []
-	const used = await withUser(input.userId, (tx) => tx.photo.aggregate({ where: { userId: input.userId }, _sum: { sizeBytes: true } }))
-	let remainingQuota = env.STORAGE_QUOTA_BYTES - Number(used._sum.sizeBytes ?? 0)
+	let remainingQuota = env.STORAGE_QUOTA_BYTES - input.usedBytes
 
 	const parser = busboy({
 		headers: { 'content-type': contentType },

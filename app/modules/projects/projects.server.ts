@@ -68,6 +68,13 @@ export async function getProject(tx: Tx, userId: string, projectId: string) {
 	return { ...project, creditsUsed: used.get(project.id) ?? 0 }
 }
 
+/** The id of a live project of the user, or null: the cheap check of a route that only needs it to exist. */
+export async function findProjectId(tx: Tx, userId: string, projectId: string) {
+	if (!z.uuid().safeParse(projectId).success) return null
+	const project = await tx.project.findFirst({ where: { id: projectId, userId, deletedAt: null }, select: { id: true } })
+	return project?.id ?? null
+}
+
 export function createProject(tx: Tx, userId: string, input: ProjectInput) {
 	return tx.project.create({
 		data: { userId, name: input.name, address: input.address ?? null, reference: input.reference ?? null },

@@ -1,8 +1,8 @@
 import { redirect, type ActionFunctionArgs } from '@remix-run/node'
 import { requireUser } from '#app/modules/auth/session.server.ts'
 import { resolveLocale, translator } from '#app/modules/i18n/locale.server.ts'
-import { receiveUploads } from '#app/modules/photos/upload.server.ts'
-import { getProject } from '#app/modules/projects/projects.server.ts'
+import { receiveUploads, storedBytes } from '#app/modules/photos/upload.server.ts'
+import { findProjectId } from '#app/modules/projects/projects.server.ts'
 import { withUser } from '#app/utils/db.server.ts'
 import { redirectWithToast } from '#app/utils/toast.server.ts'
 
@@ -14,9 +14,13 @@ export async function loader({ params }: ActionFunctionArgs) {
 
 export async function action({ request, params }: ActionFunctionArgs) {
 	const user = await requireUser(request)
-	const project = await withUser(user.id, (tx) => getProject(tx, user.id, params.projectId ?? ''))
-	if (!project) throw new Response('Not found', { status: 404 })
-	const results = await receiveUploads(request, { userId: user.id, projectId: project.id })
+	// One transaction before the body: the project is the user's and live, and the bytes they already store.
+	const target = await withUser(user.id, async (tx) => {
+		const projectId = await findProjectId(tx, user.id, params.projectId ?? '')
+		return projectId ? { projectId, usedBytes: await storedBytes(tx, user.id) } : null
+	})
+	if (!target) throw new Response('Not found', { status: 404 })
+	const results = await receiveUploads(request, { userId: user.id, ...target })
 	const t = translator(await resolveLocale(request, user.locale))
 	if (request.headers.get('accept')?.includes('application/json')) {
 		const files = results.map((r) =>
@@ -26,7 +30,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 		)
 		return Response.json({ files }, { status: results.length > 0 && results.every((r) => !r.ok) ? 422 : 200 })
 	}
-	const back = `/projects/${project.id}`
+	const back = `/projects/${target.projectId}`
 	if (results.length === 0) return redirectWithToast(back, { key: 'photos.error.noFile', type: 'error' })
 	const failed = results.find((r) => !r.ok)
 	if (failed && !failed.ok) return redirectWithToast(back, { key: failed.error, type: 'error', vars: failed.vars })
