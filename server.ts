@@ -23,6 +23,7 @@ const { log } = await import('#app/utils/logger.server.ts')
 const { createHttpApp } = await import('#app/utils/http-app.server.ts')
 const { disconnectDb } = await import('#app/utils/db.server.ts')
 const { stopSender } = await import('#app/modules/queue/boss.server.ts')
+const { closeProjectEvents } = await import('#app/modules/events/project-events.server.ts')
 
 const stopEmbeddedDb = await ensureDatabase((line) => log.info(line))
 const env = getEnv()
@@ -81,6 +82,8 @@ async function shutdown(signal: string) {
 	hardStop.unref()
 	const closed = new Promise<void>((resolve) => server.close(() => resolve()))
 	server.closeIdleConnections()
+	// Open event streams would hold the server open until browsers leave: end them (they reconnect elsewhere).
+	await closeProjectEvents().catch(() => {})
 	if (worker && worker.exitCode === null) {
 		const exited = new Promise((resolve) => worker!.once('exit', resolve))
 		worker.kill('SIGTERM')

@@ -11,9 +11,11 @@ import { resolveLocale } from './modules/i18n/locale.server.ts'
 import { useT } from './modules/i18n/use-t.ts'
 import { readToast } from './utils/toast.server.ts'
 import appStyles from './styles/app.css?url'
+import beforeAfterStyles from './styles/before-after.css?url'
 
 export const links: LinksFunction = () => [
 	{ rel: 'stylesheet', href: appStyles },
+	{ rel: 'stylesheet', href: beforeAfterStyles },
 	{ rel: 'icon', href: '/favicon.svg', type: 'image/svg+xml' },
 ]
 

@@ -9,8 +9,21 @@ type GridPhoto = {
 	thumbnail: { url: string; width: number; height: number } | null
 }
 
-/** The project's photos as thumbnails, each with its status. */
-export function PhotoGrid({ projectId, photos }: { projectId: string; photos: GridPhoto[] }) {
+/**
+ * The project's photos as thumbnails, each with its status. With `selectForm`, each ready photo
+ * gets a checkbox that belongs to that form (the batch order), through the `form` attribute.
+ */
+export function PhotoGrid({
+	projectId,
+	photos,
+	selectForm,
+	pending,
+}: {
+	projectId: string
+	photos: GridPhoto[]
+	selectForm?: string
+	pending?: Record<string, number>
+}) {
 	const t = useT()
 	return (
 		<ul className="photo-grid list">
@@ -28,6 +41,13 @@ export function PhotoGrid({ projectId, photos }: { projectId: string; photos: Gr
 						<span className={`pill pill-${photo.status}`}>{t(`photos.status.${photo.status}`)}</span>
 					</p>
 					{photo.duplicateOfId ? <p className="field-hint">{t('photos.duplicate')}</p> : null}
+					{pending?.[photo.id] ? <p className="field-hint">{t('transformations.pending', { count: pending[photo.id]! })}</p> : null}
+					{selectForm && photo.status === 'ready' ? (
+						<label className="photo-select">
+							<input type="checkbox" name="photoId" value={photo.id} form={selectForm} />
+							<span className="visually-hidden">{t('transformations.select', { name: photo.originalFilename })}</span>
+						</label>
+					) : null}
 				</li>
 			))}
 		</ul>

@@ -54,6 +54,18 @@ const schema = z
 		/** Decoding refuses images above this many pixels (decompression bombs). */
 		IMAGE_MAX_PIXELS: intFrom(100_000_000, 1),
 
+		/** Replicate (AI transformations). Unset → only the local enhancement runs; AI kinds are shown disabled. */
+		REPLICATE_API_TOKEN: optionalString,
+		REPLICATE_BASE_URL: z.url().default('https://api.replicate.com/v1'),
+		/** Webhook signing secret (whsec_…); unset → read once from Replicate's API. */
+		REPLICATE_WEBHOOK_SECRET: optionalString,
+		/** JSON overriding models and credit costs per kind, e.g. {"day_to_dusk":{"credits":{"standard":2,"hd":3}}}. */
+		TRANSFORMATIONS_CONFIG: optionalString,
+		/** A transformation still running after this long is cancelled at the provider and refunded. */
+		TRANSFORMATION_TIMEOUT_MINUTES: intFrom(30, 1),
+		/** Without a webhook after this long, the reconcile job asks the provider. */
+		TRANSFORMATION_RECONCILE_AFTER_SECONDS: intFrom(120, 1),
+
 		/** Web process forks the worker unless this is false (e.g. when run as two services). */
 		RUN_WORKER: bool(true),
 		SENTRY_DSN: optionalUrl,
@@ -104,6 +116,12 @@ let cached: Env | undefined
 export function getEnv(): Env {
 	cached ??= parseEnv()
 	return cached
+}
+
+/** Re-reads process.env (a test file that starts its own servers sets their URLs, then reloads). */
+export function reloadEnv(): Env {
+	cached = undefined
+	return getEnv()
 }
 
 /** The variables the browser may see (nothing secret). */

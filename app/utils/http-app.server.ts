@@ -1,7 +1,10 @@
 import crypto from 'node:crypto'
 import type http from 'node:http'
 import path from 'node:path'
-import { createReadableStreamFromReadable, writeReadableStreamToWritable, type AppLoadContext } from '@remix-run/node'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { ReadableStream as WebReadableStream } from 'node:stream/web'
+import { createReadableStreamFromReadable, type AppLoadContext } from '@remix-run/node'
 import express from 'express'
 import * as csrf from './csrf.server.ts'
 import type { Env } from './env.server.ts'
@@ -184,6 +187,12 @@ async function sendFetchResponse(res: express.Response, response: Response) {
 	res.status(response.status)
 	for (const [name, value] of response.headers.entries()) if (name !== 'set-cookie') res.setHeader(name, value)
 	for (const cookie of response.headers.getSetCookie()) res.append('Set-Cookie', cookie)
-	if (response.body) await writeReadableStreamToWritable(response.body, res)
-	else res.end()
+	if (!response.body) return void res.end()
+	// pipeline waits for the socket to drain: a slow client reading a big ZIP does not make the
+	// server read it all into memory. A client that leaves cancels the body (ends event streams).
+	try {
+		await pipeline(Readable.fromWeb(response.body as WebReadableStream), res)
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE' && !res.destroyed) throw error
+	}
 }

@@ -31,6 +31,8 @@ afterEach(() => {
 afterAll(async () => {
 	const { disconnectDb } = await import('#app/utils/db.server.ts')
 	const { stopSender } = await import('#app/modules/queue/boss.server.ts')
+	const { closeProjectEvents } = await import('#app/modules/events/project-events.server.ts')
+	await closeProjectEvents()
 	await stopSender()
 	await disconnectDb()
 	const admin = new pg.Client({ connectionString: `${server}/postgres` })

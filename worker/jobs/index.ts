@@ -3,11 +3,17 @@ import { emailSend } from './email-send.ts'
 import { maintenancePurge } from './maintenance-purge.ts'
 import { photoProcess } from './photo-process.ts'
 import { projectDelete } from './project-delete.ts'
+import { transformationComplete } from './transformation-complete.ts'
+import { transformationReconcile } from './transformation-reconcile.ts'
+import { transformationRun } from './transformation-run.ts'
 
 /** Every queue's handler; the type makes a queue without a handler a compile error. */
 export const handlers: { [Q in QueueName]: (data: Payload<Q>) => Promise<void> } = {
 	'email-send': emailSend,
 	'photo-process': photoProcess,
 	'project-delete': projectDelete,
+	'transformation-run': transformationRun,
+	'transformation-complete': transformationComplete,
+	'transformation-reconcile': transformationReconcile,
 	'maintenance-purge': maintenancePurge,
 }

@@ -1,6 +1,11 @@
+import { archiveMessages } from './messages/archive.ts'
+import { compareMessages } from './messages/compare.ts'
+import { transformationsMessages } from './messages/transformations.ts'
+
 /**
  * Every user-facing string, French first. Placeholders are `{name}`. A key missing from
- * English falls back to French (the test in catalog.test.ts keeps both complete).
+ * English falls back to French (the test in catalog.test.ts keeps both complete). Big areas keep
+ * their messages in messages/<area>.ts (defineMessages), spread in here.
  */
 const fr = {
 	'app.name': 'Renzo',
@@ -179,6 +184,9 @@ const fr = {
 	'outbox.intro': 'Sans SMTP_URL, les e-mails ne partent pas : ils sont gardés ici et affichés dans la console.',
 	'outbox.empty': 'Aucun e-mail envoyé.',
 	'outbox.to': 'À',
+	...transformationsMessages.fr,
+	...archiveMessages.fr,
+	...compareMessages.fr,
 } as const
 
 export type MessageKey = keyof typeof fr
@@ -360,6 +368,9 @@ const en: Record<MessageKey, string> = {
 	'outbox.intro': 'Without SMTP_URL, emails are not sent: they are kept here and printed in the console.',
 	'outbox.empty': 'No email sent.',
 	'outbox.to': 'To',
+	...transformationsMessages.en,
+	...archiveMessages.en,
+	...compareMessages.en,
 }
 
 export const locales = ['fr', 'en'] as const

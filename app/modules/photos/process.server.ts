@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
+import { notifyProject } from '#app/modules/events/project-events.server.ts'
 import { storageKeys } from '#app/modules/storage/keys.ts'
 import { getStorage } from '#app/modules/storage/storage.server.ts'
 import { privileged } from '#app/utils/db.server.ts'
@@ -32,6 +33,7 @@ export async function processPhoto(photoId: string) {
 		const original = await storage.get(photo.originalKey)
 		if (!original) {
 			await db.photo.update({ where: { id: photoId }, data: { status: 'error', errorCode: 'missing' } })
+			await notifyProject(db, { projectId: photo.projectId, type: 'photo', id: photoId, status: 'error' })
 			return
 		}
 		await pipeline(original.body, fs.createWriteStream(tmp))
@@ -43,6 +45,7 @@ export async function processPhoto(photoId: string) {
 			log.warn('photo refused at decoding', { photoId, code: error.code })
 			await storage.delete(photo.originalKey)
 			await db.photo.update({ where: { id: photoId }, data: { status: 'error', errorCode: error.code } })
+			await notifyProject(db, { projectId: photo.projectId, type: 'photo', id: photoId, status: 'error' })
 			return
 		}
 		const variants: (Variant & { key: string })[] = []
@@ -75,6 +78,7 @@ export async function processPhoto(photoId: string) {
 				})
 			}
 			await tx.project.updateMany({ where: { id: photo.projectId, coverPhotoId: null }, data: { coverPhotoId: photoId } })
+			await notifyProject(tx, { projectId: photo.projectId, type: 'photo', id: photoId, status: 'ready' })
 		})
 		const current = await db.photo.findUnique({ where: { id: photoId }, select: { id: true } })
 		if (!current) for (const v of variants) await storage.delete(v.key)

@@ -20,6 +20,8 @@ export function createBoss(options: { connectionString?: string; worker?: boolea
 		schedule: Boolean(options.worker),
 		migrate: Boolean(options.worker),
 		useListenNotify: Boolean(options.worker),
+		// Jobs of a killed worker (no heartbeat) go back to the queue within ~20 s, not a minute.
+		...(options.worker ? { superviseIntervalSeconds: 10 } : {}),
 	})
 }
 

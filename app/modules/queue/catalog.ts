@@ -29,6 +29,40 @@ export const queues = {
 		concurrency: 1,
 		options: { retryLimit: 10, retryDelay: 30, retryBackoff: true, expireInSeconds: 600, deleteAfterSeconds: 86_400 },
 	},
+	'transformation-run': {
+		payload: z.object({ transformationId: z.uuid() }),
+		// Local enhancements decode full photos (memory); Replicate calls only wait on the network.
+		concurrency: 4,
+		options: {
+			// Our own attempts counter decides when a transient failure becomes final (run.server.ts).
+			retryLimit: 6,
+			retryDelay: 5,
+			retryBackoff: true,
+			retryDelayMax: 300,
+			expireInSeconds: 600,
+			// A worker killed mid-job hands the job back after ~this long (plus the supervise interval).
+			heartbeatSeconds: 10,
+			deleteAfterSeconds: 86_400,
+		},
+	},
+	'transformation-complete': {
+		payload: z.object({ predictionId: z.string().min(1).max(100) }),
+		concurrency: 4,
+		options: {
+			retryLimit: 6,
+			retryDelay: 5,
+			retryBackoff: true,
+			retryDelayMax: 300,
+			expireInSeconds: 300,
+			heartbeatSeconds: 10,
+			deleteAfterSeconds: 86_400,
+		},
+	},
+	'transformation-reconcile': {
+		payload: z.object({}),
+		concurrency: 1,
+		options: { retryLimit: 1, retryDelay: 30, expireInSeconds: 300, deleteAfterSeconds: 3_600 },
+	},
 	'maintenance-purge': {
 		payload: z.object({}),
 		concurrency: 1,
@@ -41,4 +75,8 @@ export type Payload<Q extends QueueName> = z.infer<(typeof queues)[Q]['payload']
 export const queueNames = Object.keys(queues) as QueueName[]
 
 /** Recurring jobs (cron, UTC). */
-export const schedules: { name: QueueName; cron: string }[] = [{ name: 'maintenance-purge', cron: '17 * * * *' }]
+export const schedules: { name: QueueName; cron: string }[] = [
+	{ name: 'maintenance-purge', cron: '17 * * * *' },
+	// Predictions whose webhook never came, and transformations past their timeout.
+	{ name: 'transformation-reconcile', cron: '* * * * *' },
+]

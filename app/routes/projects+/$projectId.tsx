@@ -1,20 +1,26 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
-import { Form, Link, useActionData, useLoaderData, useRevalidator, useRouteLoaderData } from '@remix-run/react'
-import { useEffect } from 'react'
+import { Form, Link, useActionData, useLoaderData, useRouteLoaderData } from '@remix-run/react'
+import { useState } from 'react'
 import { ConfirmDelete } from '#app/components/confirm-delete.tsx'
 import { CsrfInput } from '#app/components/csrf-input.tsx'
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
 import { PhotoGrid } from '#app/components/photo-grid.tsx'
 import { PhotoUploader } from '#app/components/photo-uploader.tsx'
 import { ProjectForm } from '#app/components/project-form.tsx'
+import { TransformationForm } from '#app/components/transformation-form.tsx'
 import { requireUser } from '#app/modules/auth/session.server.ts'
+import { getBalance } from '#app/modules/credits/ledger.server.ts'
 import { useT } from '#app/modules/i18n/use-t.ts'
 import { listProjectPhotos } from '#app/modules/photos/photos.server.ts'
 import { parseProjectForm } from '#app/modules/projects/form.server.ts'
 import { getProject, requestProjectDeletion, setArchived, updateProject } from '#app/modules/projects/projects.server.ts'
+import { offer } from '#app/modules/transformations/catalog.server.ts'
+import { cancelFromForm, orderFromForm } from '#app/modules/transformations/form.server.ts'
+import { pendingByPhoto } from '#app/modules/transformations/transformations.server.ts'
 import { withUser } from '#app/utils/db.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
 import { redirectWithToast } from '#app/utils/toast.server.ts'
+import { useProjectEvents } from '#app/utils/use-project-events.ts'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.project.name ?? 'Projet'} — Renzo` }]
 
@@ -22,10 +28,17 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 	const user = await requireUser(request)
 	const result = await withUser(user.id, async (tx) => {
 		const project = await getProject(tx, user.id, params.projectId ?? '')
-		return project ? { project, photos: await listProjectPhotos(tx, user.id, project.id) } : null
+		if (!project) return null
+		const [photos, pending, customStyles, balance] = await Promise.all([
+			listProjectPhotos(tx, user.id, project.id),
+			pendingByPhoto(tx, user.id, project.id),
+			tx.customStyle.findMany({ where: { userId: user.id }, select: { id: true, name: true }, orderBy: { name: 'asc' } }),
+			getBalance(tx, user.id),
+		])
+		return { project, photos, pending: Object.fromEntries(pending), customStyles, balance }
 	})
 	if (!result) throw new Response('Not found', { status: 404 })
-	return { ...result, maxMb: Math.round(getEnv().UPLOAD_MAX_BYTES / 1024 / 1024) }
+	return { ...result, offer: offer(), maxMb: Math.round(getEnv().UPLOAD_MAX_BYTES / 1024 / 1024) }
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
@@ -34,6 +47,8 @@ export async function action({ request, params }: ActionFunctionArgs) {
 	const form = await request.formData()
 	const intent = form.get('intent')
 	const here = `/projects/${projectId}`
+	if (intent === 'order') return orderFromForm(user.id, projectId, form, here)
+	if (intent === 'cancel') return cancelFromForm(user.id, form, here)
 	if (intent === 'update') {
 		const parsed = parseProjectForm(form)
 		if (!parsed.ok) return data({ errors: parsed.errors }, { status: 400 })
@@ -55,18 +70,14 @@ export async function action({ request, params }: ActionFunctionArgs) {
 }
 
 export default function ProjectPage() {
-	const { project, photos, maxMb } = useLoaderData<typeof loader>()
+	const { project, photos, pending, customStyles, balance, offer, maxMb } = useLoaderData<typeof loader>()
 	const actionData = useActionData<typeof action>()
 	const root = useRouteLoaderData('root') as { csrfToken: string } | undefined
 	const t = useT()
-	const revalidator = useRevalidator()
-	const busy = photos.some((photo) => photo.status === 'uploading' || photo.status === 'processing')
-	// Until live status arrives (server-sent events), poll while the worker is making variants.
-	useEffect(() => {
-		if (!busy) return
-		const timer = setInterval(() => revalidator.state === 'idle' && revalidator.revalidate(), 2000)
-		return () => clearInterval(timer)
-	}, [busy, revalidator])
+	useProjectEvents(project.id)
+	const [selected, setSelected] = useState(0)
+	const ready = photos.some((photo) => photo.status === 'ready')
+	const countSelected = () => setSelected(document.querySelectorAll('input[name="photoId"][form="batch-order"]:checked').length)
 	return (
 		<>
 			<p>
@@ -84,8 +95,30 @@ export default function ProjectPage() {
 			{photos.length === 0 ? (
 				<p className="empty">{t('photos.empty', { mb: maxMb })}</p>
 			) : (
-				<PhotoGrid projectId={project.id} photos={photos} />
+				<div onChange={countSelected}>
+					<PhotoGrid projectId={project.id} photos={photos} selectForm={ready ? 'batch-order' : undefined} pending={pending} />
+				</div>
 			)}
+			{photos.length > 0 ? (
+				<p className="actions">
+					<a className="button secondary" href={`/projects/${project.id}/zip`} download>
+						{t('archive.download')}
+					</a>
+				</p>
+			) : null}
+			{ready ? (
+				<>
+					<p className="muted">{t('transformations.selectPhotos')}</p>
+					<TransformationForm
+						id="batch-order"
+						title={t('transformations.titleSelection')}
+						offer={offer}
+						customStyles={customStyles}
+						selectedCount={selected}
+						balance={balance}
+					/>
+				</>
+			) : null}
 			<details className="card" open={Boolean(actionData && 'errors' in actionData && Object.keys(actionData.errors).length)}>
 				<summary>{t('projects.edit')}</summary>
 				<ProjectForm intent="update" submitLabel={t('projects.save')} defaults={project} errors={actionData?.errors} />

@@ -1,44 +1,102 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data } from '@remix-run/node'
 import { Link, useActionData, useLoaderData } from '@remix-run/react'
+import { BeforeAfter } from '#app/components/before-after.tsx'
 import { ConfirmDelete } from '#app/components/confirm-delete.tsx'
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
+import { TransformationForm } from '#app/components/transformation-form.tsx'
+import { TransformationHistory } from '#app/components/transformation-history.tsx'
 import { requireUser } from '#app/modules/auth/session.server.ts'
+import { getBalance } from '#app/modules/credits/ledger.server.ts'
 import { useT } from '#app/modules/i18n/use-t.ts'
 import { deletePhoto, getPhoto } from '#app/modules/photos/photos.server.ts'
+import { offer } from '#app/modules/transformations/catalog.server.ts'
+import { cancelFromForm, orderFromForm } from '#app/modules/transformations/form.server.ts'
+import { cancelTransformation } from '#app/modules/transformations/run.server.ts'
+import { listPhotoTransformations, unfinishedOfPhoto } from '#app/modules/transformations/transformations.server.ts'
 import { withUser } from '#app/utils/db.server.ts'
 import { redirectWithToast } from '#app/utils/toast.server.ts'
+import { useProjectEvents } from '#app/utils/use-project-events.ts'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.photo.originalFilename ?? 'Photo'} — Renzo` }]
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
 	const user = await requireUser(request)
-	const photo = await withUser(user.id, (tx) => getPhoto(tx, user.id, params.projectId ?? '', params.photoId ?? ''))
-	if (!photo) throw new Response('Not found', { status: 404 })
-	return { projectId: params.projectId!, photo }
+	const projectId = params.projectId ?? ''
+	const photoId = params.photoId ?? ''
+	const found = await withUser(user.id, async (tx) => {
+		const photo = await getPhoto(tx, user.id, projectId, photoId)
+		if (!photo) return null
+		const [transformations, customStyles, balance] = await Promise.all([
+			listPhotoTransformations(tx, user.id, projectId, photoId),
+			tx.customStyle.findMany({ where: { userId: user.id }, select: { id: true, name: true }, orderBy: { name: 'asc' } }),
+			getBalance(tx, user.id),
+		])
+		return { photo, transformations, customStyles, balance }
+	})
+	if (!found) throw new Response('Not found', { status: 404 })
+	const url = new URL(request.url)
+	const succeeded = found.transformations.filter((item) => item.status === 'succeeded' && item.preview)
+	// The result compared: the one asked for (?t=), else the newest finished one.
+	const compared = succeeded.find((item) => item.id === url.searchParams.get('t')) ?? succeeded[0] ?? null
+	const rerun = found.transformations.find((item) => item.id === url.searchParams.get('rerun'))
+	return {
+		projectId,
+		...found,
+		offer: offer(),
+		compared,
+		defaults: rerun ? { kind: rerun.kind, roomType: rerun.roomType, style: rerun.style, quality: rerun.quality } : undefined,
+	}
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
 	const user = await requireUser(request)
 	const form = await request.formData()
-	if (form.get('intent') !== 'delete') throw new Response('Unknown intent', { status: 400 })
+	const projectId = params.projectId ?? ''
+	const photoId = params.photoId ?? ''
+	const here = `/projects/${projectId}/photos/${photoId}`
+	const intent = form.get('intent')
+	if (intent === 'order') {
+		// The photo of this page only, whatever the form carried.
+		form.delete('photoId')
+		form.append('photoId', photoId)
+		return orderFromForm(user.id, projectId, form, here)
+	}
+	if (intent === 'cancel') return cancelFromForm(user.id, form, here)
+	if (intent !== 'delete') throw new Response('Unknown intent', { status: 400 })
 	if (form.get('confirm') !== 'yes') return data({ confirm: true }, { status: 400 })
-	const deleted = await withUser(user.id, (tx) => deletePhoto(tx, user.id, params.projectId ?? '', params.photoId ?? ''))
+	// Unfinished transformations are cancelled first: their reserved credits go back.
+	const unfinished = await withUser(user.id, (tx) => unfinishedOfPhoto(tx, user.id, photoId))
+	for (const id of unfinished) await cancelTransformation(user.id, id)
+	const deleted = await withUser(user.id, (tx) => deletePhoto(tx, user.id, projectId, photoId))
 	if (!deleted) throw new Response('Not found', { status: 404 })
 	return redirectWithToast(`/projects/${params.projectId}`, { key: 'photos.deleted', type: 'success' })
 }
 
 export default function PhotoPage() {
-	const { projectId, photo } = useLoaderData<typeof loader>()
+	const { projectId, photo, transformations, customStyles, balance, offer, compared, defaults } = useLoaderData<typeof loader>()
 	const actionData = useActionData<typeof action>()
 	const t = useT()
+	useProjectEvents(projectId)
+	const photoPath = `/projects/${projectId}/photos/${photo.id}`
 	return (
 		<>
 			<p>
 				<Link to={`/projects/${projectId}`}>← {t('photos.back')}</Link>
 			</p>
 			<h1 className="photo-title">{photo.originalFilename}</h1>
-			{photo.preview ? (
+			{compared?.preview && photo.preview ? (
+				<section id="compare" aria-label={t('transformations.compare')}>
+					<BeforeAfter
+						before={{ ...photo.preview, src: photo.preview.url, alt: t('transformations.beforeAlt', { name: photo.originalFilename }) }}
+						after={{
+							...compared.preview,
+							src: compared.preview.url,
+							alt: t('transformations.resultAlt', { name: photo.originalFilename, kind: t(`transformations.kind.${compared.kind}`) }),
+						}}
+					/>
+				</section>
+			) : photo.preview ? (
 				<img
 					className="preview"
 					src={photo.preview.url}
@@ -62,6 +120,29 @@ export default function PhotoPage() {
 					</a>
 				) : null}
 			</div>
+			{photo.status === 'ready' ? (
+				<div id="order">
+					<TransformationForm
+						key={defaults ? JSON.stringify(defaults) : 'new'}
+						id="order-form"
+						title={t('transformations.title')}
+						offer={offer}
+						customStyles={customStyles}
+						photoIds={[photo.id]}
+						balance={balance}
+						defaults={defaults}
+					/>
+				</div>
+			) : null}
+			<section aria-labelledby="history-title">
+				<h2 id="history-title">{t('transformations.history')}</h2>
+				<TransformationHistory
+					items={transformations}
+					selectedId={compared?.id ?? null}
+					photoPath={photoPath}
+					filename={photo.originalFilename}
+				/>
+			</section>
 			<ConfirmDelete title={t('photos.delete')} confirmLabel={t('photos.deleteConfirmLabel')} open={Boolean(actionData?.confirm)} />
 		</>
 	)

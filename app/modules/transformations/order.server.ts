@@ -1,0 +1,98 @@
+import crypto from 'node:crypto'
+import { getBalance, InsufficientCreditsError, reserve } from '#app/modules/credits/ledger.server.ts'
+import { enqueue } from '#app/modules/queue/boss.server.ts'
+import { withUser } from '#app/utils/db.server.ts'
+import { buildPrompt, type Order } from './catalog.ts'
+import { getCatalog, isAvailable } from './catalog.server.ts'
+
+/** Why an order was refused; nothing was reserved, created or enqueued. */
+export class OrderError extends Error {
+	override name = 'OrderError'
+	constructor(
+		readonly code: 'not_found' | 'not_ready' | 'unavailable' | 'insufficient_credits',
+		readonly vars: Record<string, number> = {},
+	) {
+		super(code)
+	}
+}
+
+/** HD jobs jump the queue (pg-boss: higher first). */
+export const HD_PRIORITY = 10
+
+/** The ledger reference of a transformation's reservation. */
+export const creditReference = (transformationId: string) => `transformation:${transformationId}`
+
+/**
+ * Orders one transformation per photo of `order` in ONE transaction: the credits of the whole
+ * batch are reserved, the rows created `queued` and the jobs enqueued through that same
+ * transaction, so either all of it happens or none. A batch the balance cannot cover is refused
+ * before anything is written (and a concurrent order that drained the balance meanwhile makes
+ * the ledger's CHECK refuse the reservation, which rolls everything back).
+ */
+export async function orderTransformations(userId: string, projectId: string, order: Order) {
+	const catalog = getCatalog()
+	const kind = catalog[order.kind]
+	if (!isAvailable(order.kind, catalog)) throw new OrderError('unavailable')
+	const photoIds = [...new Set(order.photoIds)]
+	const creditsEach = kind.credits[order.quality]
+	const model = order.quality === 'hd' ? (kind.hdModel ?? kind.model) : kind.model
+	try {
+		return await withUser(userId, async (tx) => {
+			const photos = await tx.photo.findMany({
+				where: { id: { in: photoIds }, userId, projectId, project: { userId, deletedAt: null } },
+				select: { id: true, status: true },
+			})
+			if (photos.length !== photoIds.length) throw new OrderError('not_found')
+			if (photos.some((photo) => photo.status !== 'ready')) throw new OrderError('not_ready')
+			let customPrompt: string | null = null
+			if (order.customStyleId) {
+				const style = await tx.customStyle.findFirst({ where: { id: order.customStyleId, userId }, select: { prompt: true } })
+				if (!style) throw new OrderError('not_found')
+				customPrompt = style.prompt
+			}
+			const needed = creditsEach * photoIds.length
+			const balance = await getBalance(tx, userId)
+			if (needed > balance) throw new OrderError('insufficient_credits', { needed, balance })
+
+			const batchId = crypto.randomUUID()
+			const prompt = buildPrompt({ kind: order.kind, roomType: order.roomType, style: order.style, customPrompt })
+			const ids = photoIds.map(() => crypto.randomUUID())
+			// Credits first: the ledger locks the user's row FOR UPDATE, and taking it before the
+			// rows below (whose foreign keys take KEY SHARE locks on it) keeps concurrent orders
+			// queueing one behind the other instead of deadlocking.
+			if (creditsEach > 0) for (const id of ids) await reserve(tx, { userId, credits: creditsEach, reference: creditReference(id) })
+			for (const [index, photoId] of photoIds.entries()) {
+				const id = ids[index]!
+				await tx.transformation.create({
+					data: {
+						id,
+						userId,
+						projectId,
+						photoId,
+						batchId,
+						kind: order.kind,
+						roomType: order.roomType ?? null,
+						style: order.style ?? null,
+						customStyleId: order.customStyleId ?? null,
+						quality: order.quality,
+						creditsCost: creditsEach,
+						provider: kind.provider,
+						model,
+						// The seed is chosen once: a retried job asks the model the same question.
+						input: { prompt, seed: crypto.randomInt(1, 2 ** 31 - 1) },
+						disclosureLabel: order.disclosureLabel,
+					},
+				})
+				await enqueue(
+					'transformation-run',
+					{ transformationId: id },
+					{ tx, singletonKey: id, priority: order.quality === 'hd' ? HD_PRIORITY : 0 },
+				)
+			}
+			return { batchId, ids, credits: needed }
+		})
+	} catch (error) {
+		if (error instanceof InsufficientCreditsError) throw new OrderError('insufficient_credits', { needed: creditsEach * photoIds.length })
+		throw error
+	}
+}

@@ -1,0 +1,52 @@
+import type { ActionFunctionArgs } from '@remix-run/node'
+import { enqueue } from '#app/modules/queue/boss.server.ts'
+import { verifyReplicateWebhook } from '#app/modules/transformations/replicate.server.ts'
+import { replicate } from '#app/modules/transformations/run.server.ts'
+import { BodyTooLargeError, readTextCapped } from '#app/utils/body.server.ts'
+import { privileged } from '#app/utils/db.server.ts'
+import { log } from '#app/utils/logger.server.ts'
+
+/** A prediction is a few kB; anything much larger is not Replicate. */
+const MAX_BODY_BYTES = 256 * 1024
+
+/**
+ * Replicate's completion webhook. Signature and timestamp (5 min) are checked on the raw body;
+ * the event is stored under its webhook-id (a replay is acknowledged and ignored) and the work
+ * goes to a job in the same transaction, so the answer is fast and nothing is lost.
+ */
+export async function action({ request }: ActionFunctionArgs) {
+	if (request.method !== 'POST') return new Response(null, { status: 405, headers: { Allow: 'POST' } })
+	let rawBody: string
+	try {
+		rawBody = await readTextCapped(request, MAX_BODY_BYTES)
+	} catch (error) {
+		if (error instanceof BodyTooLargeError) return new Response('payload too large', { status: 413 })
+		throw error
+	}
+	let secret: string
+	try {
+		secret = await replicate().webhookSecret()
+	} catch (error) {
+		log.error('replicate webhook secret unavailable', { error })
+		return new Response('not configured', { status: 503 })
+	}
+	const verified = verifyReplicateWebhook({ headers: request.headers, rawBody, secret })
+	if (!verified.ok) {
+		log.warn('replicate webhook refused', { reason: verified.reason })
+		return new Response('invalid signature', { status: 401 })
+	}
+	const { webhookId, prediction } = verified
+	await privileged().$transaction(async (tx) => {
+		const inserted = await tx.webhookEvent.createMany({
+			data: [{ provider: 'replicate', id: webhookId, type: `prediction.${prediction.status}`, payload: JSON.parse(rawBody) as object }],
+			skipDuplicates: true,
+		})
+		if (inserted.count === 0) return
+		await enqueue('transformation-complete', { predictionId: prediction.id }, { tx })
+	})
+	return new Response(null, { status: 204 })
+}
+
+export async function loader() {
+	return new Response(null, { status: 405, headers: { Allow: 'POST' } })
+}

@@ -1,0 +1,7 @@
+import type { Payload } from '#app/modules/queue/catalog.ts'
+import { runTransformation } from '#app/modules/transformations/run.server.ts'
+
+/** Starts (or resumes after a crash) one ordered transformation. */
+export async function transformationRun(data: Payload<'transformation-run'>) {
+	await runTransformation(data.transformationId)
+}

@@ -1,0 +1,53 @@
+// Starts a pg-boss worker serving every queue of the catalog with its handler (worker/jobs/).
+// Used by worker/index.ts (the process) and by tests that need jobs to run in-process.
+import { type PgBoss } from 'pg-boss'
+import { createBoss } from '#app/modules/queue/boss.server.ts'
+import { queues, type QueueName } from '#app/modules/queue/catalog.ts'
+import { log } from '#app/utils/logger.server.ts'
+import { handlers } from './jobs/index.ts'
+
+/** pg-boss does not reconnect when the database is down at start: retry with backoff. */
+async function startBoss(): Promise<PgBoss> {
+	for (let attempt = 0; ; attempt++) {
+		const boss = createBoss({ worker: true })
+		boss.on('error', (error) => log.error('pg-boss error', { error }))
+		try {
+			return await boss.start()
+		} catch (error) {
+			const delay = Math.min(30_000, 500 * 2 ** attempt)
+			log.warn('queue not reachable yet, retrying', { error, delayMs: delay })
+			await boss.stop({ graceful: false, close: true }).catch(() => {})
+			await new Promise((resolve) => setTimeout(resolve, delay))
+		}
+	}
+}
+
+export async function startWorker(options: { queues?: QueueName[] } = {}) {
+	const boss = await startBoss()
+	const served = options.queues ?? (Object.keys(handlers) as QueueName[])
+	for (const name of served) {
+		const handler = handlers[name] as (data: unknown) => Promise<void>
+		await boss.createQueue(name, { ...queues[name].options, notify: true })
+		// pg-boss 12 polls notify-enabled queues only every 30 s by default and does not refetch
+		// after a job at batchSize 1, so a backlog would drain one job per 30 s: poll every second.
+		const polling = { batchSize: 1, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1, localConcurrency: queues[name].concurrency }
+		await boss.work(name, polling, async ([job]) => {
+			if (!job) return
+			const data = queues[name].payload.parse(job.data)
+			const started = Date.now()
+			try {
+				await handler(data)
+				log.info('job done', { queue: name, id: job.id, ms: Date.now() - started })
+			} catch (error) {
+				log.warn('job failed (will retry if attempts remain)', { queue: name, id: job.id, error })
+				throw error
+			}
+		})
+	}
+	log.info('worker ready', { queues: served })
+	return {
+		boss,
+		/** Running handlers get up to `timeoutMs` to finish; unfinished jobs return to the queue. */
+		stop: (timeoutMs = 20_000) => boss.stop({ graceful: true, timeout: timeoutMs, close: true }),
+	}
+}
