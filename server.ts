@@ -6,12 +6,13 @@ import { fork, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
 import path from 'node:path'
 import { createRequestHandler, type ServerBuild } from '@remix-run/node'
+import { CatalogConfigError, resolveCatalog } from '#app/modules/transformations/catalog.server.ts'
 import { EnvError, getEnv, parseEnv } from '#app/utils/env.server.ts'
 
 try {
-	parseEnv()
+	resolveCatalog(parseEnv().TRANSFORMATIONS_CONFIG)
 } catch (error) {
-	if (error instanceof EnvError) {
+	if (error instanceof EnvError || error instanceof CatalogConfigError) {
 		console.error(error.message)
 		process.exit(1)
 	}
