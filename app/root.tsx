@@ -78,6 +78,7 @@ function Header() {
 					</Form>
 					<nav aria-label={t('nav.main')} className="main-nav">
 						<NavLink to="/projects">{t('nav.projects')}</NavLink>
+						<NavLink to="/styles">{t('styles.nav')}</NavLink>
 						<NavLink to="/credits">
 							{t('nav.credits')}{' '}
 							<span className="badge" aria-hidden="true">

@@ -115,6 +115,10 @@ export function TransformationForm(props: {
 					<span className="field-hint">{t('transformations.disclosureHint')}</span>
 				</label>
 			</div>
+			<div className="choice">
+				<input type="checkbox" id={`${props.id}-notify`} name="notifyByEmail" />
+				<label htmlFor={`${props.id}-notify`}>{t('transformations.notify')}</label>
+			</div>
 			<p className="muted">{t('transformations.balance', { count: props.balance })}</p>
 			<button type="submit" name="intent" value="order" disabled={!firstAvailable}>
 				{count > 0 && chosen ? t('transformations.submit', { credits: total }) : t('transformations.submitPlain')}

@@ -44,10 +44,7 @@ export function TransformationHistory(props: { items: HistoryItem[]; selectedId:
 						)}
 						<div className="history-body">
 							<p className="history-title">
-								<strong>{label}</strong>{' '}
-								<span className={`pill pill-t-${item.status}`} role="status">
-									{t(`transformations.status.${item.status}`)}
-								</span>
+								<strong>{label}</strong> <span className={`pill pill-t-${item.status}`}>{t(`transformations.status.${item.status}`)}</span>
 							</p>
 							<p className="field-hint">
 								{new Date(item.createdAt).toLocaleString('fr-FR', { dateStyle: 'short', timeStyle: 'short' })} ·{' '}

@@ -1,6 +1,7 @@
-// End-to-end harness (vitest.e2e.config.ts): one throwaway Postgres, one real SMTP server and
-// the production build of the app, started exactly as the container starts it
-// (`node --import tsx server.ts`, NODE_ENV=production). Tests drive it with Chromium.
+// End-to-end harness (vitest.e2e.config.ts): one throwaway Postgres, one real SMTP server, the
+// Replicate fake (tests/fakes/replicate.ts) and the production build of the app, started exactly
+// as the container starts it (`node --import tsx server.ts`, NODE_ENV=production). Tests drive
+// it with Chromium.
 //
 // The SMTP server lives in this process while tests run in a forked worker, so each received
 // message is written as JSON into a temp directory (atomically: write then rename) whose path
@@ -14,6 +15,7 @@ import type { AddressObject } from 'mailparser'
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
 import { freePort, startEmbeddedPostgres, type EmbeddedCluster } from '#app/utils/embedded-postgres.server.ts'
+import { startReplicateFake, type ReplicateFake } from '#tests/fakes/replicate.ts'
 import { startSmtpServer } from '#tests/fakes/smtp.ts'
 import type { ReceivedMail } from './mailbox.ts'
 
@@ -28,6 +30,11 @@ declare module 'vitest' {
 const ROOT = path.resolve(import.meta.dirname, '../..')
 export const SCREENSHOT_DIR = path.join(ROOT, 'test-results/e2e')
 const HEALTH_TIMEOUT_MS = 90_000
+/**
+ * Every prediction stays `processing` this long before its result and webhook: long enough for
+ * a page to show "En cours" before "Terminée", short enough to keep the run quick.
+ */
+const REPLICATE_DELAY_MS = 1_500
 
 function step(message: string) {
 	console.log(`[e2e] ${message}`)
@@ -93,7 +100,12 @@ function tail(file: string, lines = 40) {
 	}
 }
 
-async function startApp(options: { databaseUrl: string; smtpPort: number; logFile: string }): Promise<App> {
+async function startApp(options: {
+	databaseUrl: string
+	smtpPort: number
+	replicate: Pick<ReplicateFake, 'baseUrl' | 'token' | 'webhookSecret'>
+	logFile: string
+}): Promise<App> {
 	const port = await freePort()
 	const url = `http://localhost:${port}`
 	const env: NodeJS.ProcessEnv = {
@@ -105,6 +117,10 @@ async function startApp(options: { databaseUrl: string; smtpPort: number; logFil
 		// the app's Secure cookies are kept.
 		APP_URL: url,
 		SMTP_URL: `smtp://127.0.0.1:${options.smtpPort}`,
+		// The fake fetches the signed input URL and posts its webhooks to APP_URL (loopback only).
+		REPLICATE_API_TOKEN: options.replicate.token,
+		REPLICATE_BASE_URL: options.replicate.baseUrl,
+		REPLICATE_WEBHOOK_SECRET: options.replicate.webhookSecret,
 		PORT: String(port),
 		HOST: '127.0.0.1',
 		LOG_LEVEL: 'warn',
@@ -117,6 +133,9 @@ async function startApp(options: { databaseUrl: string; smtpPort: number; logFil
 		'SENTRY_DSN',
 		'WELCOME_CREDITS',
 		'FLY_APP_NAME',
+		'TRANSFORMATIONS_CONFIG',
+		'TRANSFORMATION_TIMEOUT_MINUTES',
+		'TRANSFORMATION_RECONCILE_AFTER_SECONDS',
 		'VITEST',
 		'VITEST_MODE',
 		'VITEST_POOL_ID',
@@ -182,6 +201,7 @@ export default async function setup(project: TestProject) {
 
 	let cluster: EmbeddedCluster | undefined
 	let smtp: Awaited<ReturnType<typeof startSmtp>> | undefined
+	let replicate: ReplicateFake | undefined
 	let app: App | undefined
 	const teardown = async () => {
 		// Everything is stopped and removed even when the app's shutdown fails; then that failure fails the run.
@@ -191,6 +211,9 @@ export default async function setup(project: TestProject) {
 		)
 		const appError = await appStopped
 		await smtp?.close()
+		await replicate?.close()
+		// Background failures of the fake (an input it could not fetch, a webhook the app refused).
+		if (replicate?.errors.length) console.warn(`[e2e] the Replicate fake reported:\n  ${replicate.errors.join('\n  ')}`)
 		await cluster?.stop().catch((error) => console.error('[e2e] stopping Postgres failed', error))
 		fs.rmSync(tmp, { recursive: true, force: true })
 		if (appError) throw appError
@@ -203,12 +226,20 @@ export default async function setup(project: TestProject) {
 		await admin.query('CREATE DATABASE renzo_e2e')
 		await admin.end()
 		smtp = await startSmtp(mailDir)
-		app = await startApp({ databaseUrl: cluster.url('renzo_e2e'), smtpPort: smtp.port, logFile: path.join(SCREENSHOT_DIR, 'app.log') })
+		replicate = await startReplicateFake({ behaviour: { kind: 'slow', delayMs: REPLICATE_DELAY_MS } })
+		app = await startApp({
+			databaseUrl: cluster.url('renzo_e2e'),
+			smtpPort: smtp.port,
+			replicate,
+			logFile: path.join(SCREENSHOT_DIR, 'app.log'),
+		})
 	} catch (error) {
 		await teardown()
 		throw error
 	}
-	step(`app ${app.url} (Postgres :${cluster.port}, SMTP :${smtp.port}) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+	step(
+		`app ${app.url} (Postgres :${cluster.port}, SMTP :${smtp.port}, Replicate ${replicate.baseUrl}) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+	)
 
 	project.provide('appUrl', app.url)
 	project.provide('mailDir', mailDir)

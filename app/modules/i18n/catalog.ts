@@ -1,5 +1,6 @@
 import { archiveMessages } from './messages/archive.ts'
 import { compareMessages } from './messages/compare.ts'
+import { stylesMessages } from './messages/styles.ts'
 import { transformationsMessages } from './messages/transformations.ts'
 
 /**
@@ -187,6 +188,7 @@ const fr = {
 	...transformationsMessages.fr,
 	...archiveMessages.fr,
 	...compareMessages.fr,
+	...stylesMessages.fr,
 } as const
 
 export type MessageKey = keyof typeof fr
@@ -371,6 +373,7 @@ const en: Record<MessageKey, string> = {
 	...transformationsMessages.en,
 	...archiveMessages.en,
 	...compareMessages.en,
+	...stylesMessages.en,
 }
 
 export const locales = ['fr', 'en'] as const

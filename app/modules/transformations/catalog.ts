@@ -122,6 +122,8 @@ export const orderSchema = z
 		style: z.enum(styles).optional(),
 		customStyleId: z.uuid().optional(),
 		disclosureLabel: z.boolean().default(false),
+		/** One email when the whole batch has finished. */
+		notifyByEmail: z.boolean().default(false),
 	})
 	.transform((order) => ({
 		...order,

@@ -302,6 +302,23 @@ describe('running', () => {
 		expect(await balanceOf(user.id)).toBe(10)
 	})
 
+	test('a batch ordered with "email me" sends ONE email when its last transformation ends', async () => {
+		await runWorker()
+		const { user, projectId } = await setup(10)
+		const photoIds = [await readyPhoto(user.id, projectId), await readyPhoto(user.id, projectId), await readyPhoto(user.id, projectId)]
+		fake.next('success', 'failed', 'success')
+		const { ids } = await orderTransformations(user.id, projectId, order({ kind: 'sky_replacement', photoIds, notifyByEmail: true }))
+		await Promise.all(ids.map((id) => finished(id)))
+		const { unseal } = await import('#app/utils/crypto.server.ts')
+		const jobs = await privileged().$queryRaw<{ data: { sealed: string } }[]>`SELECT data FROM pgboss.job WHERE name = 'email-send'`
+		const mails = jobs
+			.map((job) => unseal<{ to: string; subject: string; text: string }>(job.data.sealed))
+			.filter((mail) => mail.to === user.email)
+		expect(mails).toHaveLength(1)
+		expect(mails[0]!.subject).toBe('Vos photos sont prêtes — Appartement Lyon 6e')
+		expect(mails[0]!.text).toContain('2 réussie(s), 1 en échec')
+	})
+
 	test('enhancement runs locally with Sharp (no AI): a real, full-size JPEG, captured', async () => {
 		await runWorker()
 		const { user, projectId } = await setup(10)

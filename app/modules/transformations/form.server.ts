@@ -19,6 +19,7 @@ export function parseOrderForm(form: FormData) {
 		style: custom ? undefined : style || undefined,
 		customStyleId: custom,
 		disclosureLabel: form.get('disclosureLabel') === 'on',
+		notifyByEmail: form.get('notifyByEmail') === 'on',
 	})
 }
 

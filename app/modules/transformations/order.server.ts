@@ -79,7 +79,7 @@ export async function orderTransformations(userId: string, projectId: string, or
 						provider: kind.provider,
 						model,
 						// The seed is chosen once: a retried job asks the model the same question.
-						input: { prompt, seed: crypto.randomInt(1, 2 ** 31 - 1) },
+						input: { prompt, seed: crypto.randomInt(1, 2 ** 31 - 1), notify: order.notifyByEmail },
 						disclosureLabel: order.disclosureLabel,
 					},
 				})

@@ -1,4 +1,7 @@
 import { capture, release } from '#app/modules/credits/ledger.server.ts'
+import { queueEmail } from '#app/modules/email/send.server.ts'
+import { batchDoneEmail } from '#app/modules/email/templates.server.ts'
+import { isLocale } from '#app/modules/i18n/catalog.ts'
 import type { Variant } from '#app/modules/photos/image.server.ts'
 import { notifyProject } from '#app/modules/events/project-events.server.ts'
 import { storageKeys } from '#app/modules/storage/keys.ts'
@@ -66,6 +69,7 @@ const selectRun = {
 	input: true,
 	quality: true,
 	attempts: true,
+	batchId: true,
 	predictionId: true,
 	disclosureLabel: true,
 	creditsCost: true,
@@ -212,6 +216,7 @@ async function finishWithImage(run: Run, data: Buffer) {
 		variants.push({ ...variant, key })
 	}
 	const done = await privileged().$transaction(async (tx) => {
+		await lockBatch(tx, run.batchId)
 		const updated = await tx.transformation.updateMany({
 			where: { id: run.id, status: 'processing' },
 			data: {
@@ -242,6 +247,7 @@ async function finishWithImage(run: Run, data: Buffer) {
 			})
 		if (run.creditsCost > 0) await capture(tx, { userId: run.userId, reference: creditReference(run.id) })
 		await notify(tx, run, 'succeeded')
+		await emailIfBatchDone(tx, run.batchId)
 		return true
 	})
 	if (!done) {
@@ -253,8 +259,12 @@ async function finishWithImage(run: Run, data: Buffer) {
 /** Final failure: marks it failed with a reason for the user and releases the credits, once. */
 export async function failTransformation(id: string, code: FailureCode) {
 	await privileged().$transaction(async (tx) => {
-		const row = await tx.transformation.findUnique({ where: { id }, select: { userId: true, projectId: true, creditsCost: true } })
+		const row = await tx.transformation.findUnique({
+			where: { id },
+			select: { userId: true, projectId: true, creditsCost: true, batchId: true },
+		})
 		if (!row) return
+		await lockBatch(tx, row.batchId)
 		const updated = await tx.transformation.updateMany({
 			where: { id, status: { in: ['queued', 'processing'] } },
 			data: { status: 'failed', errorCode: code, completedAt: new Date() },
@@ -262,6 +272,7 @@ export async function failTransformation(id: string, code: FailureCode) {
 		if (updated.count === 0) return
 		if (row.creditsCost > 0) await release(tx, { userId: row.userId, reference: creditReference(id) })
 		await notify(tx, { id, projectId: row.projectId }, 'failed')
+		await emailIfBatchDone(tx, row.batchId)
 	})
 }
 
@@ -286,9 +297,10 @@ export async function cancelTransformation(userId: string, id: string) {
 	const cancelled = await privileged().$transaction(async (tx) => {
 		const row = await tx.transformation.findFirst({
 			where: { id, userId },
-			select: { projectId: true, creditsCost: true, predictionId: true },
+			select: { projectId: true, creditsCost: true, predictionId: true, batchId: true },
 		})
 		if (!row) return null
+		await lockBatch(tx, row.batchId)
 		const updated = await tx.transformation.updateMany({
 			where: { id, userId, status: { in: ['queued', 'processing'] } },
 			data: { status: 'canceled', completedAt: new Date() },
@@ -296,6 +308,7 @@ export async function cancelTransformation(userId: string, id: string) {
 		if (updated.count === 0) return null
 		if (row.creditsCost > 0) await release(tx, { userId, reference: creditReference(id) })
 		await notify(tx, { id, projectId: row.projectId }, 'canceled')
+		await emailIfBatchDone(tx, row.batchId)
 		return row
 	})
 	if (!cancelled) return false
@@ -348,4 +361,30 @@ export async function reconcileTransformations(now = new Date()) {
 
 function notify(tx: Tx, row: { id: string; projectId: string }, status: string) {
 	return notifyProject(tx, { projectId: row.projectId, type: 'transformation', id: row.id, status })
+}
+
+/**
+ * Serialises the final transitions of one batch: with its rows locked, exactly one transaction
+ * sees the last transformation finish (two finishing together would each see the other running).
+ */
+async function lockBatch(tx: Tx, batchId: string) {
+	await tx.$queryRaw`SELECT id FROM transformations WHERE batch_id = ${batchId}::uuid ORDER BY id FOR UPDATE`
+}
+
+/** When the batch's last transformation ends and the user asked for it, one email (same transaction). */
+async function emailIfBatchDone(tx: Tx, batchId: string) {
+	const rows = await tx.transformation.findMany({
+		where: { batchId },
+		select: { status: true, input: true, userId: true, projectId: true, project: { select: { name: true } } },
+	})
+	if (rows.some((row) => row.status === 'queued' || row.status === 'processing')) return
+	const first = rows[0]
+	if (!first || !(first.input as { notify?: boolean } | null)?.notify) return
+	const succeeded = rows.filter((row) => row.status === 'succeeded').length
+	const failed = rows.filter((row) => row.status === 'failed').length
+	if (succeeded + failed === 0) return
+	const user = await tx.user.findUniqueOrThrow({ where: { id: first.userId }, select: { email: true, locale: true } })
+	const link = new URL(`/projects/${first.projectId}`, getEnv().APP_URL).toString()
+	const locale = isLocale(user.locale) ? user.locale : 'fr'
+	await queueEmail(batchDoneEmail({ to: user.email, locale, projectName: first.project.name, succeeded, failed, link }), { tx })
 }

@@ -1,6 +1,6 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
-import { Form, Link, useActionData, useLoaderData, useRouteLoaderData } from '@remix-run/react'
-import { useState } from 'react'
+import { Form, Link, useActionData, useLoaderData, useNavigation, useRouteLoaderData } from '@remix-run/react'
+import { useEffect, useRef, useState } from 'react'
 import { ConfirmDelete } from '#app/components/confirm-delete.tsx'
 import { CsrfInput } from '#app/components/csrf-input.tsx'
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
@@ -78,6 +78,17 @@ export default function ProjectPage() {
 	const [selected, setSelected] = useState(0)
 	const ready = photos.some((photo) => photo.status === 'ready')
 	const countSelected = () => setSelected(document.querySelectorAll('input[name="photoId"][form="batch-order"]:checked').length)
+	// Once an order went through, the selection is cleared: a second click must not order again.
+	const navigation = useNavigation()
+	const ordering = useRef(false)
+	useEffect(() => {
+		if (navigation.state === 'submitting' && navigation.formData?.get('intent') === 'order') ordering.current = true
+		if (navigation.state === 'idle' && ordering.current) {
+			ordering.current = false
+			for (const box of document.querySelectorAll<HTMLInputElement>('input[name="photoId"][form="batch-order"]')) box.checked = false
+			setSelected(0)
+		}
+	}, [navigation.state, navigation.formData])
 	return (
 		<>
 			<p>

@@ -2,6 +2,11 @@ import { defineMessages } from './define.ts'
 
 export const transformationsMessages = defineMessages(
 	{
+		'transformations.notify': 'M’envoyer un e-mail quand tout est prêt',
+		'transformations.email.subject': 'Vos photos sont prêtes — {project}',
+		'transformations.email.body': 'Les transformations demandées pour « {project} » sont terminées.',
+		'transformations.email.summary': '{succeeded} réussie(s), {failed} en échec (crédits rendus).',
+		'transformations.email.button': 'Voir le projet',
 		'transformations.title': 'Transformer',
 		'transformations.titleSelection': 'Transformer la sélection',
 		'transformations.intro': 'Choisissez une transformation : le résultat arrive ici, sans recharger la page.',
@@ -55,7 +60,7 @@ export const transformationsMessages = defineMessages(
 		'transformations.status.canceled': 'Annulée',
 		'transformations.cancel': 'Annuler',
 		'transformations.compare': 'Comparer avant/après',
-		'transformations.download': 'Télécharger en pleine résolution',
+		'transformations.download': 'Télécharger le résultat en pleine résolution',
 		'transformations.rerun': 'Relancer avec un autre style',
 		'transformations.refunded': 'Crédits rendus.',
 		'transformations.credits': '{count} crédit(s)',
@@ -83,6 +88,11 @@ export const transformationsMessages = defineMessages(
 		'transformations.beforeAlt': '{name} avant transformation',
 	},
 	{
+		'transformations.notify': 'Email me when everything is ready',
+		'transformations.email.subject': 'Your photos are ready — {project}',
+		'transformations.email.body': 'The transformations you ordered for “{project}” are done.',
+		'transformations.email.summary': '{succeeded} succeeded, {failed} failed (credits returned).',
+		'transformations.email.button': 'Open the project',
 		'transformations.title': 'Transform',
 		'transformations.titleSelection': 'Transform the selection',
 		'transformations.intro': 'Pick a transformation: the result shows up here without reloading the page.',
@@ -136,7 +146,7 @@ export const transformationsMessages = defineMessages(
 		'transformations.status.canceled': 'Cancelled',
 		'transformations.cancel': 'Cancel',
 		'transformations.compare': 'Compare before/after',
-		'transformations.download': 'Download full resolution',
+		'transformations.download': 'Download the result in full resolution',
 		'transformations.rerun': 'Run again with another style',
 		'transformations.refunded': 'Credits returned.',
 		'transformations.credits': '{count} credit(s)',
