@@ -1,6 +1,17 @@
 import { data, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
-import { Form, Links, Meta, NavLink, Outlet, Scripts, ScrollRestoration, useLoaderData, useRouteLoaderData } from '@remix-run/react'
-import type { ReactNode } from 'react'
+import {
+	Form,
+	Links,
+	Meta,
+	NavLink,
+	Outlet,
+	Scripts,
+	ScrollRestoration,
+	useLoaderData,
+	useLocation,
+	useRouteLoaderData,
+} from '@remix-run/react'
+import { useEffect, useState, type ReactNode } from 'react'
 import { CsrfInput } from './components/csrf-input.tsx'
 import { GeneralErrorBoundary } from './components/error-boundary.tsx'
 import { LanguageForm } from './components/language-form.tsx'
@@ -94,13 +105,25 @@ function Header() {
 	)
 }
 
+/**
+ * The one-shot message of the last redirect. It stays for the page it was shown on: a live
+ * revalidation (status events) re-runs the root loader, whose cookie is already cleared, and
+ * must not wipe it before it is read; the next navigation does.
+ */
 function Toast() {
 	const data = useRouteLoaderData<typeof loader>('root')
+	const location = useLocation()
 	const t = useT()
-	if (!data?.toast) return null
+	const [kept, setKept] = useState<{ toast: NonNullable<typeof data>['toast']; key: string } | null>(null)
+	useEffect(() => {
+		if (data?.toast) setKept({ toast: data.toast, key: location.key })
+		else setKept((current) => (current && current.key === location.key ? current : null))
+	}, [data?.toast, location.key])
+	const toast = data?.toast ?? (kept?.key === location.key ? kept.toast : null)
+	if (!toast) return null
 	return (
-		<p className={`toast toast-${data.toast.type}`} role="status">
-			{t(data.toast.key, data.toast.vars)}
+		<p className={`toast toast-${toast.type}`} role="status">
+			{t(toast.key, toast.vars)}
 		</p>
 	)
 }

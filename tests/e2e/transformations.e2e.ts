@@ -155,7 +155,7 @@ describe('transformations', () => {
 		expect(await headerBalance(page)).toBe(3)
 		await shot(page, '31-staging-running')
 
-		await item.getByRole('status').filter({ hasText: 'Terminée' }).waitFor({ timeout: LIVE_TIMEOUT_MS })
+		await item.locator('.pill').filter({ hasText: 'Terminée' }).waitFor({ timeout: LIVE_TIMEOUT_MS })
 		const live = await seen(page)
 		// Same document all along: the statuses came through the event stream, not a reload.
 		expect(live.sameDocument).toBe('yes')
@@ -257,7 +257,7 @@ describe('transformations', () => {
 				.getByRole('region', { name: 'Historique des transformations' })
 				.getByRole('listitem')
 				.filter({ hasText: 'Amélioration (lumière, couleurs, netteté) · Standard' })
-			await item.getByRole('status').filter({ hasText: 'Terminée' }).waitFor()
+			await item.locator('.pill').filter({ hasText: 'Terminée' }).waitFor()
 			await page.getByRole('slider', { name: 'Comparer avant et après' }).waitFor()
 			if (name === 'chambre.jpg') await shot(page, '43-batch-photo-done')
 			await page.getByRole('link', { name: 'Retour au projet' }).click()
