@@ -6,13 +6,16 @@ import { fork, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
 import path from 'node:path'
 import { createRequestHandler, type ServerBuild } from '@remix-run/node'
+import { OfferConfigError, resolveOffer } from '#app/modules/billing/offer.server.ts'
 import { CatalogConfigError, resolveCatalog } from '#app/modules/transformations/catalog.server.ts'
 import { EnvError, getEnv, parseEnv } from '#app/utils/env.server.ts'
 
 try {
-	resolveCatalog(parseEnv().TRANSFORMATIONS_CONFIG)
+	const env = parseEnv()
+	resolveCatalog(env.TRANSFORMATIONS_CONFIG)
+	resolveOffer(env.BILLING_OFFER)
 } catch (error) {
-	if (error instanceof EnvError || error instanceof CatalogConfigError) {
+	if (error instanceof EnvError || error instanceof CatalogConfigError || error instanceof OfferConfigError) {
 		console.error(error.message)
 		process.exit(1)
 	}

@@ -1,6 +1,7 @@
 import { Form, Link } from '@remix-run/react'
 import { CsrfInput } from '#app/components/csrf-input.tsx'
-import { useT } from '#app/modules/i18n/use-t.ts'
+import { useLocale, useT } from '#app/modules/i18n/use-t.ts'
+import { formatDateTime } from '#app/utils/format.ts'
 import type { Kind, Quality } from '#app/modules/transformations/catalog.ts'
 
 export type HistoryItem = {
@@ -23,6 +24,7 @@ type ReasonKey = Parameters<ReturnType<typeof useT>>[0]
 /** A photo's transformations, newest first: status, reason of a failure, result, actions. */
 export function TransformationHistory(props: { items: HistoryItem[]; selectedId: string | null; photoPath: string; filename: string }) {
 	const t = useT()
+	const locale = useLocale()
 	if (props.items.length === 0) return <p className="empty">{t('transformations.historyEmpty')}</p>
 	return (
 		<ol className="history list" aria-live="polite">
@@ -47,8 +49,7 @@ export function TransformationHistory(props: { items: HistoryItem[]; selectedId:
 								<strong>{label}</strong> <span className={`pill pill-t-${item.status}`}>{t(`transformations.status.${item.status}`)}</span>
 							</p>
 							<p className="field-hint">
-								{new Date(item.createdAt).toLocaleString('fr-FR', { dateStyle: 'short', timeStyle: 'short' })} ·{' '}
-								{t('transformations.credits', { count: item.creditsCost })}
+								{formatDateTime(item.createdAt, locale)} · {t('transformations.credits', { count: item.creditsCost })}
 							</p>
 							{item.status === 'failed' && item.errorCode ? (
 								<p className="field-error">{t(`transformations.reason.${item.errorCode}` as ReasonKey)}</p>

@@ -23,3 +23,14 @@ export async function readTextCapped(request: Request, maxBytes: number): Promis
 	}
 	return Buffer.concat(chunks).toString('utf8')
 }
+
+/** A webhook's raw body (signatures are computed on it), or the answer to give: 405 for a non-POST, 413 past `maxBytes`. */
+export async function webhookBody(request: Request, maxBytes: number): Promise<{ rawBody: string } | { refusal: Response }> {
+	if (request.method !== 'POST') return { refusal: new Response(null, { status: 405, headers: { Allow: 'POST' } }) }
+	try {
+		return { rawBody: await readTextCapped(request, maxBytes) }
+	} catch (error) {
+		if (error instanceof BodyTooLargeError) return { refusal: new Response('payload too large', { status: 413 }) }
+		throw error
+	}
+}

@@ -66,6 +66,16 @@ const schema = z
 		/** Without a webhook after this long, the reconcile job asks the provider. */
 		TRANSFORMATION_RECONCILE_AFTER_SECONDS: intFrom(120, 1),
 
+		/** Stripe (payments). Both unset → billing pages say payments are not configured. */
+		STRIPE_SECRET_KEY: optionalString,
+		STRIPE_WEBHOOK_SECRET: optionalString,
+		/** Stripe API origin (tests and local fakes only, e.g. http://127.0.0.1:12111). */
+		STRIPE_API_URL: z.url().default('https://api.stripe.com'),
+		/** Stripe Tax computes VAT at checkout (needs Stripe Tax enabled on the account). */
+		STRIPE_AUTOMATIC_TAX: bool(true),
+		/** JSON of the credit packs and monthly plans on sale (see app/modules/billing/offer.server.ts). */
+		BILLING_OFFER: optionalString,
+
 		/** Web process forks the worker unless this is false (e.g. when run as two services). */
 		RUN_WORKER: bool(true),
 		SENTRY_DSN: optionalUrl,

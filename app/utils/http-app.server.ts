@@ -11,7 +11,7 @@ import type { Env } from './env.server.ts'
 import { checkHealth } from './health.server.ts'
 import { log } from './logger.server.ts'
 import { REQUEST_ID_HEADER } from './request-id.server.ts'
-import { securityHeaders } from './security-headers.server.ts'
+import { externalOrigins, securityHeaders } from './security-headers.server.ts'
 
 declare module '@remix-run/node' {
 	interface AppLoadContext {
@@ -33,7 +33,8 @@ type RemixHandler = (request: Request, context: AppLoadContext) => Promise<Respo
  * mutation passes before any route sees it (decision 006).
  */
 export function createHttpApp(options: {
-	env: Pick<Env, 'NODE_ENV' | 'APP_URL' | 'TRUST_PROXY'>
+	env: Pick<Env, 'NODE_ENV' | 'APP_URL' | 'TRUST_PROXY'> &
+		Partial<Pick<Env, 'S3_BUCKET' | 'S3_ENDPOINT' | 'S3_FORCE_PATH_STYLE' | 'STRIPE_API_URL'>>
 	handleRemix: RemixHandler
 	/** Vite's dev middleware, or the folder of the client build. */
 	assets?: express.RequestHandler | string
@@ -41,6 +42,7 @@ export function createHttpApp(options: {
 	const { env, handleRemix } = options
 	const production = env.NODE_ENV === 'production'
 	const https = env.APP_URL.startsWith('https:')
+	const external = externalOrigins(env)
 	const appOrigin = new URL(env.APP_URL).origin
 	const app = express()
 	app.disable('x-powered-by')
@@ -60,7 +62,7 @@ export function createHttpApp(options: {
 		// One id per HTTP request (an incoming copy is overwritten): per-request memos key on it.
 		req.headers[REQUEST_ID_HEADER] = crypto.randomUUID()
 		res.locals.nonce = crypto.randomBytes(16).toString('base64')
-		for (const [name, value] of Object.entries(securityHeaders({ nonce: res.locals.nonce as string, production, https })))
+		for (const [name, value] of Object.entries(securityHeaders({ nonce: res.locals.nonce as string, production, https, external })))
 			res.setHeader(name, value)
 		res.on('finish', () => {
 			if (req.path.startsWith('/assets/') || req.path.startsWith('/@') || req.path.startsWith('/node_modules/')) return

@@ -1,5 +1,5 @@
 // End-to-end harness (vitest.e2e.config.ts): one throwaway Postgres, one real SMTP server, the
-// Replicate fake (tests/fakes/replicate.ts) and the production build of the app, started exactly
+// Replicate and Stripe fakes (tests/fakes/) and the production build of the app, started exactly
 // as the container starts it (`node --import tsx server.ts`, NODE_ENV=production). Tests drive
 // it with Chromium.
 //
@@ -17,6 +17,7 @@ import type { TestProject } from 'vitest/node'
 import { freePort, startEmbeddedPostgres, type EmbeddedCluster } from '#app/utils/embedded-postgres.server.ts'
 import { startReplicateFake, type ReplicateFake } from '#tests/fakes/replicate.ts'
 import { startSmtpServer } from '#tests/fakes/smtp.ts'
+import { startStripeFake, type StripeFake } from '#tests/fakes/stripe.ts'
 import type { ReceivedMail } from './mailbox.ts'
 
 declare module 'vitest' {
@@ -24,6 +25,8 @@ declare module 'vitest' {
 		appUrl: string
 		mailDir: string
 		screenshotDir: string
+		/** The Stripe fake's origin: its hosted checkout pages are /pay/<session id>. */
+		stripeUrl: string
 	}
 }
 
@@ -104,6 +107,7 @@ async function startApp(options: {
 	databaseUrl: string
 	smtpPort: number
 	replicate: Pick<ReplicateFake, 'baseUrl' | 'token' | 'webhookSecret'>
+	stripe: Pick<StripeFake, 'env'>
 	logFile: string
 }): Promise<App> {
 	const port = await freePort()
@@ -121,6 +125,8 @@ async function startApp(options: {
 		REPLICATE_API_TOKEN: options.replicate.token,
 		REPLICATE_BASE_URL: options.replicate.baseUrl,
 		REPLICATE_WEBHOOK_SECRET: options.replicate.webhookSecret,
+		// The hosted checkout page is the fake's; it posts its signed events to APP_URL/webhooks/stripe.
+		...options.stripe.env,
 		PORT: String(port),
 		HOST: '127.0.0.1',
 		LOG_LEVEL: 'warn',
@@ -136,6 +142,8 @@ async function startApp(options: {
 		'TRANSFORMATIONS_CONFIG',
 		'TRANSFORMATION_TIMEOUT_MINUTES',
 		'TRANSFORMATION_RECONCILE_AFTER_SECONDS',
+		'STRIPE_AUTOMATIC_TAX',
+		'BILLING_OFFER',
 		'VITEST',
 		'VITEST_MODE',
 		'VITEST_POOL_ID',
@@ -202,6 +210,7 @@ export default async function setup(project: TestProject) {
 	let cluster: EmbeddedCluster | undefined
 	let smtp: Awaited<ReturnType<typeof startSmtp>> | undefined
 	let replicate: ReplicateFake | undefined
+	let stripe: StripeFake | undefined
 	let app: App | undefined
 	const teardown = async () => {
 		// Everything is stopped and removed even when the app's shutdown fails; then that failure fails the run.
@@ -212,8 +221,10 @@ export default async function setup(project: TestProject) {
 		const appError = await appStopped
 		await smtp?.close()
 		await replicate?.close()
-		// Background failures of the fake (an input it could not fetch, a webhook the app refused).
+		await stripe?.close()
+		// Background failures of the fakes (an input it could not fetch, a webhook the app refused).
 		if (replicate?.errors.length) console.warn(`[e2e] the Replicate fake reported:\n  ${replicate.errors.join('\n  ')}`)
+		if (stripe?.errors.length) console.warn(`[e2e] the Stripe fake reported:\n  ${stripe.errors.join('\n  ')}`)
 		await cluster?.stop().catch((error) => console.error('[e2e] stopping Postgres failed', error))
 		fs.rmSync(tmp, { recursive: true, force: true })
 		if (appError) throw appError
@@ -227,22 +238,27 @@ export default async function setup(project: TestProject) {
 		await admin.end()
 		smtp = await startSmtp(mailDir)
 		replicate = await startReplicateFake({ behaviour: { kind: 'slow', delayMs: REPLICATE_DELAY_MS } })
+		// The app's port is known once it runs: its webhook URL is set then (nothing is paid before).
+		stripe = await startStripeFake()
 		app = await startApp({
 			databaseUrl: cluster.url('renzo_e2e'),
 			smtpPort: smtp.port,
 			replicate,
+			stripe,
 			logFile: path.join(SCREENSHOT_DIR, 'app.log'),
 		})
+		stripe.setWebhookUrl(`${app.url}/webhooks/stripe`)
 	} catch (error) {
 		await teardown()
 		throw error
 	}
 	step(
-		`app ${app.url} (Postgres :${cluster.port}, SMTP :${smtp.port}, Replicate ${replicate.baseUrl}) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+		`app ${app.url} (Postgres :${cluster.port}, SMTP :${smtp.port}, Replicate ${replicate.baseUrl}, Stripe ${stripe.origin}) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
 	)
 
 	project.provide('appUrl', app.url)
 	project.provide('mailDir', mailDir)
 	project.provide('screenshotDir', SCREENSHOT_DIR)
+	project.provide('stripeUrl', stripe.origin)
 	return teardown
 }

@@ -3,6 +3,7 @@ import { emailSend } from './email-send.ts'
 import { maintenancePurge } from './maintenance-purge.ts'
 import { photoProcess } from './photo-process.ts'
 import { projectDelete } from './project-delete.ts'
+import { stripeEvent } from './stripe-event.ts'
 import { transformationComplete } from './transformation-complete.ts'
 import { transformationReconcile } from './transformation-reconcile.ts'
 import { transformationRun } from './transformation-run.ts'
@@ -15,5 +16,6 @@ export const handlers: { [Q in QueueName]: (data: Payload<Q>) => Promise<void> }
 	'transformation-run': transformationRun,
 	'transformation-complete': transformationComplete,
 	'transformation-reconcile': transformationReconcile,
+	'stripe-event': stripeEvent,
 	'maintenance-purge': maintenancePurge,
 }

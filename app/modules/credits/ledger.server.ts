@@ -65,6 +65,26 @@ export function grant(
 }
 
 /**
+ * Takes credits back for good (a refunded purchase, decision 011). Once per key; throws
+ * InsufficientCreditsError if the balance cannot cover it: lock the user row and read the
+ * balance first to take back only what is left.
+ */
+export function debit(
+	db: Db,
+	input: { userId: string; credits: number; reason: 'refund'; idempotencyKey: string; reference?: string; note?: string },
+) {
+	if (input.credits <= 0) throw new RangeError('a debit takes at least one credit')
+	return insertMovement(db, {
+		userId: input.userId,
+		delta: -input.credits,
+		reason: input.reason,
+		reference: input.reference ?? null,
+		idempotencyKey: input.idempotencyKey,
+		note: input.note,
+	})
+}
+
+/**
  * Takes credits out of the balance for work that may still fail (`reference`, e.g.
  * `transformation:<id>`). Throws InsufficientCreditsError if the balance cannot cover it.
  */

@@ -1,4 +1,5 @@
 import { archiveMessages } from './messages/archive.ts'
+import { billingMessages } from './messages/billing.ts'
 import { compareMessages } from './messages/compare.ts'
 import { stylesMessages } from './messages/styles.ts'
 import { transformationsMessages } from './messages/transformations.ts'
@@ -189,6 +190,7 @@ const fr = {
 	...archiveMessages.fr,
 	...compareMessages.fr,
 	...stylesMessages.fr,
+	...billingMessages.fr,
 } as const
 
 export type MessageKey = keyof typeof fr
@@ -374,6 +376,7 @@ const en: Record<MessageKey, string> = {
 	...archiveMessages.en,
 	...compareMessages.en,
 	...stylesMessages.en,
+	...billingMessages.en,
 }
 
 export const locales = ['fr', 'en'] as const

@@ -63,6 +63,18 @@ export const queues = {
 		concurrency: 1,
 		options: { retryLimit: 1, retryDelay: 30, expireInSeconds: 300, deleteAfterSeconds: 3_600 },
 	},
+	'stripe-event': {
+		payload: z.object({ eventId: z.string().regex(/^evt_[A-Za-z0-9]{1,100}$/) }),
+		concurrency: 2,
+		options: {
+			retryLimit: 10,
+			retryDelay: 10,
+			retryBackoff: true,
+			retryDelayMax: 3_600,
+			expireInSeconds: 120,
+			deleteAfterSeconds: 7 * 86_400,
+		},
+	},
 	'maintenance-purge': {
 		payload: z.object({}),
 		concurrency: 1,

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { getEnv } from '#app/utils/env.server.ts'
+import { parseJsonSetting } from '#app/utils/json-config.server.ts'
 import { defaultCatalog, kinds, type Catalog, type Kind } from './catalog.ts'
 
 const credits = z.number().int().min(0).max(1000)
@@ -25,19 +26,9 @@ export class CatalogConfigError extends Error {}
 /** The default catalogue with the configuration's overrides applied (validated; errors name the kind). */
 export function resolveCatalog(json: string | undefined): Catalog {
 	if (!json) return defaultCatalog
-	let parsed: unknown
-	try {
-		parsed = JSON.parse(json)
-	} catch {
-		throw new CatalogConfigError('TRANSFORMATIONS_CONFIG is not valid JSON')
-	}
-	const result = overrideSchema.safeParse(parsed)
-	if (!result.success)
-		throw new CatalogConfigError(
-			`TRANSFORMATIONS_CONFIG: ${result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
-		)
+	const overrides = parseJsonSetting('TRANSFORMATIONS_CONFIG', json, overrideSchema, (message) => new CatalogConfigError(message))
 	const catalog = structuredClone(defaultCatalog)
-	for (const [kind, override] of Object.entries(result.data) as [Kind, z.infer<typeof kindOverride>][]) {
+	for (const [kind, override] of Object.entries(overrides) as [Kind, z.infer<typeof kindOverride>][]) {
 		const base = catalog[kind]
 		catalog[kind] = {
 			provider: override.provider ?? base.provider,

@@ -2,7 +2,7 @@ import type { ActionFunctionArgs } from '@remix-run/node'
 import { enqueue } from '#app/modules/queue/boss.server.ts'
 import { verifyReplicateWebhook } from '#app/modules/transformations/replicate.server.ts'
 import { replicate } from '#app/modules/transformations/run.server.ts'
-import { BodyTooLargeError, readTextCapped } from '#app/utils/body.server.ts'
+import { webhookBody } from '#app/utils/body.server.ts'
 import { privileged } from '#app/utils/db.server.ts'
 import { log } from '#app/utils/logger.server.ts'
 
@@ -15,14 +15,9 @@ const MAX_BODY_BYTES = 256 * 1024
  * goes to a job in the same transaction, so the answer is fast and nothing is lost.
  */
 export async function action({ request }: ActionFunctionArgs) {
-	if (request.method !== 'POST') return new Response(null, { status: 405, headers: { Allow: 'POST' } })
-	let rawBody: string
-	try {
-		rawBody = await readTextCapped(request, MAX_BODY_BYTES)
-	} catch (error) {
-		if (error instanceof BodyTooLargeError) return new Response('payload too large', { status: 413 })
-		throw error
-	}
+	const body = await webhookBody(request, MAX_BODY_BYTES)
+	if ('refusal' in body) return body.refusal
+	const { rawBody } = body
 	let secret: string
 	try {
 		secret = await replicate().webhookSecret()
