@@ -98,18 +98,25 @@ const balanceOf = async (userId: string) => (await privileged().user.findUniqueO
 describe('ordering', () => {
 	test('a batch bigger than the balance is refused whole: no row, no reservation, no job', async () => {
 		const { user, projectId } = await setup(10)
-		// 6 photos in HD (4 credits each) = 24 credits on a balance of 10.
-		const photoIds = await Promise.all(Array.from({ length: 6 }, () => readyPhoto(user.id, projectId)))
-		const error = await orderTransformations(user.id, projectId, order({ photoIds, quality: 'hd' })).catch((e: unknown) => e)
+		// 20 photos at 1 credit (day to dusk, Standard) on a balance of 10.
+		const photoIds: string[] = []
+		for (let i = 0; i < 20; i++) photoIds.push(await readyPhoto(user.id, projectId))
+		const countJobs = async () =>
+			Number((await privileged().$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM pgboss.job WHERE name = 'transformation-run'`)[0]!.n)
+		const jobsBefore = await countJobs()
+		const error = await orderTransformations(user.id, projectId, order({ kind: 'day_to_dusk', photoIds })).catch((e: unknown) => e)
 		expect(error).toBeInstanceOf(OrderError)
 		expect((error as OrderError).code).toBe('insufficient_credits')
-		expect((error as OrderError).vars).toMatchObject({ needed: 24, balance: 10 })
+		expect((error as OrderError).vars).toMatchObject({ needed: 20, balance: 10 })
 		expect(await privileged().transformation.count({ where: { userId: user.id } })).toBe(0)
 		expect(await privileged().creditLedger.count({ where: { userId: user.id, reason: 'reservation' } })).toBe(0)
-		const jobs = await privileged().$queryRaw<
-			{ n: bigint }[]
-		>`SELECT count(*) AS n FROM pgboss.job WHERE name = 'transformation-run' AND data->>'transformationId' IN (SELECT id::text FROM transformations WHERE user_id = ${user.id}::uuid)`
-		expect(Number(jobs[0]!.n)).toBe(0)
+		expect(await countJobs()).toBe(jobsBefore)
+		// The same batch cut to what the balance covers goes through whole.
+		await orderTransformations(user.id, projectId, order({ kind: 'day_to_dusk', photoIds: photoIds.slice(0, 10) }))
+		expect(await countJobs()).toBe(jobsBefore + 10)
+		expect(await balanceOf(user.id)).toBe(0)
+		const rows = await privileged().transformation.findMany({ where: { userId: user.id }, select: { id: true } })
+		for (const row of rows) await cancelTransformation(user.id, row.id)
 		expect(await balanceOf(user.id)).toBe(10)
 	})
 
