@@ -3,6 +3,9 @@ import http from 'node:http'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import sharp from 'sharp'
+import { isLoopbackUrl } from './loopback.ts'
+
+export { isLoopbackUrl }
 
 /**
  * A real HTTP fake of Replicate's API, as the `replicate` SDK 1.4 calls it (STACK-NOTES):
@@ -121,23 +124,11 @@ export type ReplicateFakeOptions = {
 }
 
 export const NSFW_ERROR = 'NSFW content detected. Try running it again, or try a different prompt.'
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
 const TERMINAL: ReadonlySet<PredictionStatus> = new Set(['succeeded', 'failed', 'canceled'])
 const EVENTS: ReadonlySet<string> = new Set(['start', 'output', 'logs', 'completed'])
 const MAX_INPUT_BYTES = 50 * 1024 * 1024
 const HUGE_OUTPUT_LIMIT = 256 * 1024 * 1024
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
-
-/** The fake's guard: whether it may connect to `url` (http(s) on 127.0.0.1, localhost or ::1; nothing else). */
-export function isLoopbackUrl(url: string): boolean {
-	let parsed: URL
-	try {
-		parsed = new URL(url)
-	} catch {
-		return false
-	}
-	return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && LOOPBACK_HOSTS.has(parsed.hostname)
-}
 
 /** `webhook-signature` for a message: `v1,` + base64 HMAC-SHA256 of `id.timestamp.body`, keyed by the base64 part of `whsec_…`. */
 export function signWebhook(input: { id: string; timestamp: number; body: string; secret: string }) {

@@ -3,6 +3,9 @@ import http from 'node:http'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import Stripe from 'stripe'
+import { isLoopbackUrl } from './loopback.ts'
+
+export { isLoopbackUrl }
 
 /**
  * A real HTTP fake of the part of Stripe's API that Renzo uses, reached through the `stripe` SDK's
@@ -195,7 +198,6 @@ type SessionEntry = {
 type Params = Record<string, unknown>
 type StoredAnswer = { fingerprint: string; status: number; body: string }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 const VAT_RATE_PERCENT = 20
 const DEFAULT_ADDRESS: Address = { city: 'Paris', country: 'FR', line1: '1 rue de Rivoli', line2: null, postal_code: '75001', state: null }
@@ -256,17 +258,6 @@ const INVOICE_LIST_PARAMS = new Set([
 	'status',
 	'subscription',
 ])
-
-/** The fake's guard: whether it may deliver to `url` (http(s) on 127.0.0.1, localhost or ::1; nothing else). */
-export function isLoopbackUrl(url: string): boolean {
-	let parsed: URL
-	try {
-		parsed = new URL(url)
-	} catch {
-		return false
-	}
-	return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && LOOPBACK_HOSTS.has(parsed.hostname)
-}
 
 /**
  * Decodes Stripe's form encoding (`a[b][0][c]=v`, as the SDK writes it) into nested objects,
