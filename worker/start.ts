@@ -30,19 +30,26 @@ export async function startWorker(options: { queues?: QueueName[] } = {}) {
 		await boss.createQueue(name, { ...queues[name].options, notify: true })
 		// pg-boss 12 polls notify-enabled queues only every 30 s by default and does not refetch
 		// after a job at batchSize 1, so a backlog would drain one job per 30 s: poll every second.
-		const polling = { batchSize: 1, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1, localConcurrency: queues[name].concurrency }
-		await boss.work(name, polling, async ([job]) => {
-			if (!job) return
-			const data = queues[name].payload.parse(job.data)
-			const started = Date.now()
-			try {
-				await handler(data)
-				log.info('job done', { queue: name, id: job.id, ms: Date.now() - started })
-			} catch (error) {
-				log.warn('job failed (will retry if attempts remain)', { queue: name, id: job.id, error })
-				throw error
-			}
-		})
+		const polling = { batchSize: 1, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }
+		// One registration per slot, so that each can be told to fetch again as soon as its job ends.
+		for (let slot = 0; slot < queues[name].concurrency; slot++) {
+			// A holder, not a const: a job may start before work() has returned the id.
+			const registration: { id?: string } = {}
+			registration.id = await boss.work(name, polling, async ([job]) => {
+				if (!job) return
+				const data = queues[name].payload.parse(job.data)
+				const started = Date.now()
+				try {
+					await handler(data)
+					log.info('job done', { queue: name, id: job.id, ms: Date.now() - started })
+				} catch (error) {
+					log.warn('job failed (will retry if attempts remain)', { queue: name, id: job.id, error })
+					throw error
+				} finally {
+					if (registration.id) boss.notifyWorker(registration.id)
+				}
+			})
+		}
 	}
 	log.info('worker ready', { queues: served })
 	return {

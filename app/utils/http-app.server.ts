@@ -1,9 +1,6 @@
 import crypto from 'node:crypto'
 import type http from 'node:http'
 import path from 'node:path'
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import { createReadableStreamFromReadable, type AppLoadContext } from '@remix-run/node'
 import express from 'express'
 import * as csrf from './csrf.server.ts'
@@ -190,11 +187,45 @@ async function sendFetchResponse(res: express.Response, response: Response) {
 	for (const [name, value] of response.headers.entries()) if (name !== 'set-cookie') res.setHeader(name, value)
 	for (const cookie of response.headers.getSetCookie()) res.append('Set-Cookie', cookie)
 	if (!response.body) return void res.end()
-	// pipeline waits for the socket to drain: a slow client reading a big ZIP does not make the
-	// server read it all into memory. A client that leaves cancels the body (ends event streams).
+	await writeBody(response.body, res)
+}
+
+/**
+ * Copies a web body to the socket, waiting for it to drain (a slow client reading a big ZIP does
+ * not make the server read it all into memory). A client that leaves cancels the body WITHOUT a
+ * reason: Remix's stream adapter destroys its Node source with that reason, and an error there
+ * has no listener left (an aborted image download used to crash the process).
+ */
+async function writeBody(body: ReadableStream<Uint8Array>, res: express.Response) {
+	const reader = body.getReader()
+	let gone = false
+	const onClose = () => {
+		if (res.writableFinished) return
+		gone = true
+		void reader.cancel().catch(() => {})
+	}
+	res.on('close', onClose)
 	try {
-		await pipeline(Readable.fromWeb(response.body as WebReadableStream), res)
+		for (;;) {
+			const { done, value } = await reader.read()
+			if (done || gone) break
+			if (!res.write(value))
+				await new Promise<void>((resolve) => {
+					const go = () => {
+						res.off('drain', go)
+						res.off('close', go)
+						resolve()
+					}
+					res.on('drain', go)
+					res.on('close', go)
+				})
+		}
+		if (!gone) res.end()
 	} catch (error) {
-		if ((error as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE' && !res.destroyed) throw error
+		// The body failed half-way (storage error): the client must see a broken response, not a complete one.
+		log.error('response body failed', { error })
+		if (!gone) res.destroy(error instanceof Error ? error : new Error(String(error)))
+	} finally {
+		res.off('close', onClose)
 	}
 }

@@ -157,3 +157,49 @@ describe('HTTP layer', () => {
 		expect(ip).toBe('127.0.0.1')
 	})
 })
+
+describe('streamed bodies', () => {
+	test('a client that leaves mid-download ends the source quietly (no uncaught error), with backpressure before that', async () => {
+		const { Readable } = await import('node:stream')
+		const { createReadableStreamFromReadable } = await import('@remix-run/node')
+		let produced = 0
+		let destroyed: unknown = 'not destroyed'
+		// A never-ending source, like a big file on a slow link.
+		const source = new Readable({
+			read() {
+				produced++
+				this.push(Buffer.alloc(64 * 1024, 1))
+			},
+			destroy(error, callback) {
+				destroyed = error
+				callback(error)
+			},
+		})
+		const app = createHttpApp({
+			env: { NODE_ENV: 'production', APP_URL: 'https://renzo.example', TRUST_PROXY: false },
+			handleRemix: async () => new Response(createReadableStreamFromReadable(source), { headers: { 'Content-Type': 'application/zip' } }),
+		})
+		const streaming = http.createServer(app)
+		await new Promise<void>((resolve) => streaming.listen(0, '127.0.0.1', resolve))
+		const port = (streaming.address() as AddressInfo).port
+		await new Promise<void>((resolve, reject) => {
+			const request = http.get({ host: '127.0.0.1', port, path: '/big.zip' }, (response) => {
+				response.once('data', () => {
+					// Read one chunk, pause (the server must stop reading the source), then leave.
+					response.pause()
+					setTimeout(() => {
+						request.destroy()
+						resolve()
+					}, 300)
+				})
+			})
+			request.on('error', (error) => (request.destroyed ? undefined : reject(error)))
+		})
+		const producedWhilePaused = produced
+		await new Promise((resolve) => setTimeout(resolve, 300))
+		expect(destroyed).toBeNull()
+		// Backpressure: a paused client held the source to a few socket buffers, not megabytes.
+		expect(producedWhilePaused * 64 * 1024).toBeLessThan(16 * 1024 * 1024)
+		await new Promise<void>((resolve) => streaming.close(() => resolve()))
+	})
+})

@@ -179,8 +179,10 @@ export async function startApp(
  * the ids of the projects, in creation order.
  */
 export async function createLoggedInUser(config: AppConfig, options: { projects: number; photosPerProject: number }) {
-	// Before the first app import: getEnv() reads and caches process.env once.
+	// getEnv() caches process.env: several benches run in one process, each with its own cluster.
 	Object.assign(process.env, appEnv(config))
+	const { reloadEnv } = await import('#app/utils/env.server.ts')
+	reloadEnv()
 	const { findOrCreateUser } = await import('#app/modules/auth/login.server.ts')
 	const { createUserSession } = await import('#app/modules/auth/session.server.ts')
 	const { privileged, disconnectDb } = await import('#app/utils/db.server.ts')

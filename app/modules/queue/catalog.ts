@@ -40,7 +40,7 @@ export const queues = {
 			retryBackoff: true,
 			retryDelayMax: 300,
 			expireInSeconds: 600,
-			// A worker killed mid-job hands the job back after ~this long (plus the supervise interval).
+			// A worker killed mid-job hands the job back after ~this long (plus the 10 s monitor pass).
 			heartbeatSeconds: 10,
 			deleteAfterSeconds: 86_400,
 		},
