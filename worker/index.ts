@@ -5,6 +5,8 @@ import { getEnv } from '#app/utils/env.server.ts'
 import { log } from '#app/utils/logger.server.ts'
 import { startWorker } from './start.ts'
 
+// The database pool of this process is sized for the worker (app/utils/db.server.ts).
+process.env.RENZO_PROCESS = 'worker'
 const env = getEnv()
 if (!env.DATABASE_URL) {
 	console.error('DATABASE_URL is not set: start the worker through `npm run dev` or set it')

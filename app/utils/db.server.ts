@@ -27,7 +27,12 @@ function requireDatabaseUrl(env: Pick<Env, 'DATABASE_URL'>) {
 }
 
 function createClient(connectionString: string, max: number) {
-	return new PrismaClient({ adapter: new PrismaPg({ connectionString, max, connectionTimeoutMillis: 5_000 }) })
+	return new PrismaClient({
+		adapter: new PrismaPg({ connectionString, max, connectionTimeoutMillis: 5_000 }),
+		// Under a burst (the worker runs up to ~25 jobs at once) a transaction waits for a
+		// connection rather than failing after Prisma's default 2 s.
+		transactionOptions: { maxWait: 10_000, timeout: 15_000 },
+	})
 }
 
 type Clients = { app?: PrismaClient; privileged?: PrismaClient }
@@ -43,7 +48,8 @@ function appClient() {
  * login (before a user is known) and admin tasks only; every use names why.
  */
 export function privileged(): PrismaClient {
-	return (clients.privileged ??= createClient(requireDatabaseUrl(getEnv()), 5))
+	// The worker does all its work on this path: a bigger pool there (RENZO_PROCESS=worker, set by worker/index.ts).
+	return (clients.privileged ??= createClient(requireDatabaseUrl(getEnv()), process.env.RENZO_PROCESS === 'worker' ? 16 : 5))
 }
 
 /**

@@ -33,6 +33,8 @@ const schema = z
 		LOGIN_EMAILS_PER_ADDRESS_PER_HOUR: intFrom(5, 1),
 		LOGIN_EMAILS_PER_IP_PER_HOUR: intFrom(20, 1),
 		SESSION_TTL_DAYS: intFrom(30, 1),
+		/** Admin accounts must set up two-factor authentication before using the app. */
+		REQUIRE_2FA_FOR_ADMINS: bool(false),
 
 		SMTP_URL: optionalUrl,
 		MAIL_FROM: z.string().default('Renzo <bonjour@renzo.localhost>'),

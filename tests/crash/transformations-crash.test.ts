@@ -43,7 +43,7 @@ const KILLS = 20
 const PHOTOS = 5
 const API_LATENCY_MS = 250
 const CREDITS = 200
-const QUEUES = ['transformation-run', 'transformation-complete']
+const QUEUES = ['transformation-run', 'transformation-local', 'transformation-complete']
 const SETTLE_TIMEOUT_MS = 120_000
 
 /** mulberry32: a small seeded PRNG, the same sequence for the same seed. */
@@ -289,7 +289,7 @@ test(
 			expect(fake.predictions.get(row.predictionId ?? '')?.status, `prediction of ${row.id}`).toBe('succeeded')
 		const kept = new Set(replicateRows.map((row) => row.predictionId))
 		const duplicates = [...fake.predictions.keys()].filter((id) => !kept.has(id))
-		const runInterruptions = kills.reduce((n, kill) => n + kill.interrupted.filter((name) => name === 'transformation-run').length, 0)
+		const runInterruptions = kills.reduce((n, kill) => n + kill.interrupted.filter((name) => name !== 'transformation-complete').length, 0)
 		expect(fake.predictions.size).toBeLessThanOrEqual(replicateRows.length + runInterruptions)
 		expect(fake.webhooksSent.filter((w) => w.status !== 204).map((w) => `${w.predictionId} ${w.status} ${w.error}`)).toEqual([])
 		expect(fake.errors).toEqual([])
@@ -315,7 +315,7 @@ test(
 				leftoverPartFiles: partials.length,
 				recoveryMs,
 				killLog: kills
-					.map((kill) => `${kill.delayMs}:${kill.interrupted.map((n) => (n === 'transformation-run' ? 'R' : 'C')).join('')}`)
+					.map((kill) => `${kill.delayMs}:${kill.interrupted.map((n) => (n === 'transformation-complete' ? 'C' : 'R')).join('')}`)
 					.join(' '),
 			}),
 		)

@@ -14,6 +14,7 @@ export const handlers: { [Q in QueueName]: (data: Payload<Q>) => Promise<void> }
 	'photo-process': photoProcess,
 	'project-delete': projectDelete,
 	'transformation-run': transformationRun,
+	'transformation-local': transformationRun,
 	'transformation-complete': transformationComplete,
 	'transformation-reconcile': transformationReconcile,
 	'stripe-event': stripeEvent,

@@ -6,6 +6,7 @@ import { safeRedirect } from '#app/utils/redirect.ts'
 import { audit, clientIp } from '#app/modules/audit/audit.server.ts'
 import { hashIp } from '#app/utils/crypto.server.ts'
 import { requestMemo } from '#app/utils/request-id.server.ts'
+import { mustEnrolTwoFactor, TWO_FACTOR_SETTINGS_PATH } from './two-factor.server.ts'
 
 /**
  * Database sessions (decision 005): the cookie holds a random id, signed; the table holds its
@@ -24,22 +25,31 @@ function sessionCookie() {
 	}))
 }
 
-const hashId = (id: string) => crypto.createHash('sha256').update(id).digest('hex')
+/** The table key of a cookie's random id (sessions and pending second-factor steps). */
+export const hashSessionId = (id: string) => crypto.createHash('sha256').update(id).digest('hex')
 const LAST_SEEN_RESOLUTION_MS = 15 * 60_000
 
-export type SessionUser = { id: string; email: string; role: 'agent' | 'admin'; locale: 'fr' | 'en'; creditBalance: number }
+export type SessionUser = {
+	id: string
+	email: string
+	role: 'agent' | 'admin'
+	locale: 'fr' | 'en'
+	creditBalance: number
+	twoFactorEnabled: boolean
+}
 type Current = { sessionId: string; user: SessionUser } | null
 
 async function readSession(request: Request): Promise<Current> {
 	const raw: unknown = await sessionCookie().parse(request.headers.get('Cookie'))
 	if (typeof raw !== 'string' || raw.length < 32) return null
-	const sessionId = hashId(raw)
+	const sessionId = hashSessionId(raw)
 	// Privileged: the session tells us who the user is, so RLS cannot apply yet. One statement
 	// (Prisma's relation select sends one query per table); this runs on every page.
 	const [row] = await privileged().$queryRaw<(SessionUser & { lastSeenAt: Date })[]>`
-		SELECT s.last_seen_at AS "lastSeenAt", u.id, u.email, u.role::text AS role, u.locale::text AS locale, u.credit_balance AS "creditBalance"
+		SELECT s.last_seen_at AS "lastSeenAt", u.id, u.email, u.role::text AS role, u.locale::text AS locale, u.credit_balance AS "creditBalance",
+		       u.totp_enabled_at IS NOT NULL AS "twoFactorEnabled"
 		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.id = ${sessionId} AND s.revoked_at IS NULL AND s.expires_at > now()`
+		WHERE s.id = ${sessionId} AND NOT s.second_factor_pending AND s.revoked_at IS NULL AND s.expires_at > now()`
 	if (!row) return null
 	const { lastSeenAt, ...user } = row
 	if (Date.now() - lastSeenAt.getTime() > LAST_SEEN_RESOLUTION_MS) {
@@ -68,11 +78,17 @@ export async function getSessionId(request: Request) {
 	return (await current(request))?.sessionId ?? null
 }
 
-/** The user, or a redirect to the login page that comes back here afterwards. */
+/**
+ * The user, or a redirect to the login page that comes back here afterwards. An admin who must
+ * have two-factor (REQUIRE_2FA_FOR_ADMINS) and has not set it up is sent to do so first.
+ */
 export async function requireUser(request: Request): Promise<SessionUser> {
 	const user = await getSessionUser(request)
-	if (user) return user
 	const url = new URL(request.url)
+	if (user) {
+		if (mustEnrolTwoFactor(user) && url.pathname !== TWO_FACTOR_SETTINGS_PATH) throw redirect(TWO_FACTOR_SETTINGS_PATH)
+		return user
+	}
 	const back = safeRedirect(`${url.pathname}${url.search}`, '/')
 	throw redirect(back === '/' ? '/login' : `/login?${new URLSearchParams({ redirectTo: back })}`)
 }
@@ -83,7 +99,7 @@ export async function createUserSession(userId: string, request: Request) {
 	const env = getEnv()
 	await privileged().session.create({
 		data: {
-			id: hashId(raw),
+			id: hashSessionId(raw),
 			userId,
 			userAgent: request.headers.get('user-agent')?.slice(0, 300) ?? null,
 			ipHash: hashIp(clientIp(request)),
@@ -107,7 +123,7 @@ export async function destroySession(request: Request) {
 export function listSessions(userId: string) {
 	return withUser(userId, (tx) =>
 		tx.session.findMany({
-			where: { userId, revokedAt: null, expiresAt: { gt: new Date() } },
+			where: { userId, secondFactorPending: false, revokedAt: null, expiresAt: { gt: new Date() } },
 			orderBy: { lastSeenAt: 'desc' },
 			select: { id: true, userAgent: true, createdAt: true, lastSeenAt: true },
 		}),

@@ -3,6 +3,7 @@ import { billingMessages } from './messages/billing.ts'
 import { compareMessages } from './messages/compare.ts'
 import { stylesMessages } from './messages/styles.ts'
 import { transformationsMessages } from './messages/transformations.ts'
+import { twoFactorMessages } from './messages/two-factor.ts'
 
 /**
  * Every user-facing string, French first. Placeholders are `{name}`. A key missing from
@@ -191,6 +192,7 @@ const fr = {
 	...compareMessages.fr,
 	...stylesMessages.fr,
 	...billingMessages.fr,
+	...twoFactorMessages.fr,
 } as const
 
 export type MessageKey = keyof typeof fr
@@ -377,6 +379,7 @@ const en: Record<MessageKey, string> = {
 	...compareMessages.en,
 	...stylesMessages.en,
 	...billingMessages.en,
+	...twoFactorMessages.en,
 }
 
 export const locales = ['fr', 'en'] as const

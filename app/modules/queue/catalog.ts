@@ -31,8 +31,8 @@ export const queues = {
 	},
 	'transformation-run': {
 		payload: z.object({ transformationId: z.uuid() }),
-		// Local enhancements decode full photos (memory); Replicate calls only wait on the network.
-		concurrency: 4,
+		// Replicate calls only wait on the network (create, then the webhook): many at once.
+		concurrency: 16,
 		options: {
 			// Our own attempts counter decides when a transient failure becomes final (run.server.ts).
 			retryLimit: 6,
@@ -45,9 +45,24 @@ export const queues = {
 			deleteAfterSeconds: 86_400,
 		},
 	},
+	'transformation-local': {
+		payload: z.object({ transformationId: z.uuid() }),
+		// The local enhancement decodes whole photos (hundreds of MB for 24 MP): one at a time.
+		concurrency: 1,
+		options: {
+			retryLimit: 6,
+			retryDelay: 5,
+			retryBackoff: true,
+			retryDelayMax: 300,
+			expireInSeconds: 600,
+			heartbeatSeconds: 10,
+			deleteAfterSeconds: 86_400,
+		},
+	},
 	'transformation-complete': {
 		payload: z.object({ predictionId: z.string().min(1).max(100) }),
-		concurrency: 4,
+		// Downloads a ~1 MP result and makes two small variants: I/O-bound, memory-light.
+		concurrency: 8,
 		options: {
 			retryLimit: 6,
 			retryDelay: 5,

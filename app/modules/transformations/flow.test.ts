@@ -45,7 +45,7 @@ afterAll(async () => {
 
 /** The worker serves the transformation queues from the first test that needs it on. */
 async function runWorker() {
-	worker ??= await startWorker({ queues: ['transformation-run', 'transformation-complete'] })
+	worker ??= await startWorker({ queues: ['transformation-run', 'transformation-local', 'transformation-complete'] })
 }
 
 async function setup(credits = 20) {

@@ -84,7 +84,7 @@ export async function orderTransformations(userId: string, projectId: string, or
 					},
 				})
 				await enqueue(
-					'transformation-run',
+					kind.provider === 'local' ? 'transformation-local' : 'transformation-run',
 					{ transformationId: id },
 					{ tx, singletonKey: id, priority: order.quality === 'hd' ? HD_PRIORITY : 0 },
 				)

@@ -5,6 +5,7 @@ import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
 import { Field } from '#app/components/ui/field.tsx'
 import { completeLogin } from '#app/modules/auth/authenticator.server.ts'
 import { LoginError, readPendingLogin, type LoginFailure } from '#app/modules/auth/login.server.ts'
+import { TWO_FACTOR_SETTINGS_PATH } from '#app/modules/auth/two-factor.server.ts'
 import type { MessageKey } from '#app/modules/i18n/catalog.ts'
 import { useT } from '#app/modules/i18n/use-t.ts'
 import { getEnv } from '#app/utils/env.server.ts'
@@ -32,10 +33,15 @@ function problemOf(failure: LoginFailure): Problem {
 	}
 }
 
-/** Logs in and goes where the user was heading; the first login lands with a welcome. */
+/**
+ * Logs in and goes where the user was heading; the first login lands with a welcome. With
+ * two-factor on, the authenticator code comes first; an admin who must have it sets it up first.
+ */
 async function finish(request: Request) {
-	const { user, headers } = await completeLogin(request)
+	const { user, headers, secondFactor, mustEnrol } = await completeLogin(request)
 	const to = safeRedirect(new URL(request.url).searchParams.get('redirectTo'))
+	if (secondFactor) return redirect(to === '/' ? '/login/2fa' : `/login/2fa?${new URLSearchParams({ redirectTo: to })}`, { headers })
+	if (mustEnrol) return redirect(TWO_FACTOR_SETTINGS_PATH, { headers })
 	const credits = getEnv().WELCOME_CREDITS
 	if (user.created && credits > 0)
 		return redirectWithToast(to, { key: 'dashboard.welcome', type: 'success', vars: { count: credits } }, { headers })

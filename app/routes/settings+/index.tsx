@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { redirect } from '@remix-run/node'
-import { Form, useLoaderData } from '@remix-run/react'
+import { Form, Link, useLoaderData } from '@remix-run/react'
 import { CsrfInput } from '#app/components/csrf-input.tsx'
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
 import { destroySession, getSessionId, listSessions, requireUser, revokeSessions } from '#app/modules/auth/session.server.ts'
@@ -42,6 +42,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 	const sessions = await listSessions(user.id)
 	return {
 		email: user.email,
+		twoFactor: user.twoFactorEnabled,
 		sessions: sessions.map((s) => ({
 			id: s.id.slice(0, 12),
 			current: s.id === current,
@@ -67,7 +68,7 @@ export async function action({ request }: ActionFunctionArgs) {
 }
 
 export default function SettingsPage() {
-	const { email, sessions } = useLoaderData<typeof loader>()
+	const { email, twoFactor, sessions } = useLoaderData<typeof loader>()
 	const t = useT()
 	const locale = useLocale()
 	return (
@@ -78,6 +79,22 @@ export default function SettingsPage() {
 					<strong>{t('account.email')} :</strong> {email}
 				</p>
 				<p className="muted">{t('account.languageHint')}</p>
+			</section>
+			<section className="card" aria-labelledby="two-factor-title">
+				<h2 id="two-factor-title">{t('twoFactor.title')}</h2>
+				<p className="muted">{t('twoFactor.intro')}</p>
+				{twoFactor ? (
+					<p>
+						<strong>{t('twoFactor.statusOnShort')}</strong> <Link to="/settings/two-factor">{t('twoFactor.manage')}</Link>
+					</p>
+				) : (
+					<Form method="post" action="/settings/two-factor">
+						<CsrfInput />
+						<button type="submit" name="intent" value="start">
+							{t('twoFactor.start')}
+						</button>
+					</Form>
+				)}
 			</section>
 			<section className="card" aria-labelledby="sessions-title">
 				<h2 id="sessions-title">{t('account.sessions')}</h2>
