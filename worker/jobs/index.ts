@@ -1,4 +1,5 @@
 import type { Payload, QueueName } from '#app/modules/queue/catalog.ts'
+import { dataExport } from './data-export.ts'
 import { emailSend } from './email-send.ts'
 import { maintenancePurge } from './maintenance-purge.ts'
 import { photoProcess } from './photo-process.ts'
@@ -18,5 +19,6 @@ export const handlers: { [Q in QueueName]: (data: Payload<Q>) => Promise<void> }
 	'transformation-complete': transformationComplete,
 	'transformation-reconcile': transformationReconcile,
 	'stripe-event': stripeEvent,
+	'data-export': dataExport,
 	'maintenance-purge': maintenancePurge,
 }

@@ -1,10 +1,12 @@
 import { purgeExpiredLoginData } from '#app/modules/auth/maintenance.server.ts'
+import { purgeExpiredExports } from '#app/modules/gdpr/export.server.ts'
 import { purgeStaleUploads } from '#app/modules/photos/photos.server.ts'
 import { purgeRateLimits } from '#app/modules/security/rate-limit.server.ts'
 
-/** Hourly: expired rate-limit windows, old login verifications, dead sessions, uploads cut by a crash. */
+/** Hourly: expired rate-limit windows, old login verifications, dead sessions, uploads cut by a crash, expired data exports. */
 export async function maintenancePurge() {
 	await purgeRateLimits()
 	await purgeExpiredLoginData()
 	await purgeStaleUploads()
+	await purgeExpiredExports()
 }

@@ -12,6 +12,8 @@ export type AuditType =
 	| 'session.revoked_all'
 	| 'session.revoked_others'
 	| 'account.created'
+	| 'gdpr.export_requested'
+	| 'gdpr.export_ready'
 
 /** The client address that server.ts resolved (proxy headers only when TRUST_PROXY is on). */
 export function clientIp(request: Request) {

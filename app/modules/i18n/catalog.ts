@@ -1,6 +1,7 @@
 import { archiveMessages } from './messages/archive.ts'
 import { billingMessages } from './messages/billing.ts'
 import { compareMessages } from './messages/compare.ts'
+import { gdprMessages } from './messages/gdpr.ts'
 import { stylesMessages } from './messages/styles.ts'
 import { transformationsMessages } from './messages/transformations.ts'
 import { twoFactorMessages } from './messages/two-factor.ts'
@@ -193,6 +194,7 @@ const fr = {
 	...stylesMessages.fr,
 	...billingMessages.fr,
 	...twoFactorMessages.fr,
+	...gdprMessages.fr,
 } as const
 
 export type MessageKey = keyof typeof fr
@@ -380,6 +382,7 @@ const en: Record<MessageKey, string> = {
 	...stylesMessages.en,
 	...billingMessages.en,
 	...twoFactorMessages.en,
+	...gdprMessages.en,
 }
 
 export const locales = ['fr', 'en'] as const

@@ -90,6 +90,12 @@ export const queues = {
 			deleteAfterSeconds: 7 * 86_400,
 		},
 	},
+	'data-export': {
+		payload: z.object({ exportId: z.uuid() }),
+		// Streams every original of the account through one ZIP: one export at a time per worker.
+		concurrency: 1,
+		options: { retryLimit: 4, retryDelay: 30, retryBackoff: true, expireInSeconds: 1_800, deleteAfterSeconds: 86_400 },
+	},
 	'maintenance-purge': {
 		payload: z.object({}),
 		concurrency: 1,

@@ -10,6 +10,8 @@ export const storageKeys = {
 	transformed: (userId: string, projectId: string, transformationId: string, ext: string) =>
 		`${userId}/transformed/${projectId}/${transformationId}.${ext}`,
 	styleExample: (userId: string, styleId: string, ext: string) => `${userId}/styles/${styleId}.${ext}`,
+	/** A GDPR export archive (deleted once expired). */
+	exportArchive: (userId: string, exportId: string) => `${userId}/exports/${exportId}.zip`,
 	user: (userId: string) => `${userId}/`,
 	/** Every prefix that holds a project's files (for deleting a project). */
 	project: (userId: string, projectId: string) => [

@@ -96,6 +96,9 @@ export default function SettingsPage() {
 					</Form>
 				)}
 			</section>
+			<section className="card">
+				<Link to="/settings/export">{t('gdpr.settingsLink')}</Link>
+			</section>
 			<section className="card" aria-labelledby="sessions-title">
 				<h2 id="sessions-title">{t('account.sessions')}</h2>
 				<p className="muted">{t('account.sessionsIntro')}</p>
