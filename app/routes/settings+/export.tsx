@@ -15,7 +15,7 @@ type ActionData = { error: MessageKey; vars?: Record<string, number> }
 
 export async function loader({ request }: LoaderFunctionArgs) {
 	const user = await requireUser(request)
-	return { exports: await listExports(user.id) }
+	return { exports: await listExports(user.id), ttlHours: EXPORT_TTL_HOURS }
 }
 
 export async function action({ request }: ActionFunctionArgs) {
@@ -34,7 +34,7 @@ export async function action({ request }: ActionFunctionArgs) {
 }
 
 export default function ExportPage() {
-	const { exports } = useLoaderData<typeof loader>()
+	const { exports, ttlHours } = useLoaderData<typeof loader>()
 	const actionData = useActionData<typeof action>()
 	const t = useT()
 	const locale = useLocale()
@@ -42,7 +42,7 @@ export default function ExportPage() {
 		<>
 			<h1>{t('gdpr.title')}</h1>
 			<section className="card">
-				<p>{t('gdpr.intro', { hours: EXPORT_TTL_HOURS })}</p>
+				<p>{t('gdpr.intro', { hours: ttlHours })}</p>
 				<Form method="post">
 					<CsrfInput />
 					{actionData ? (
