@@ -7,7 +7,7 @@ import crypto from 'node:crypto'
 import { type Browser, type Locator, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
 import { DESKTOP, PHONE, freshEmail, launchBrowser, newContext, pathOf, shot, waitForPath } from './browser.ts'
-import { loginCode, waitForMail } from './mailbox.ts'
+import { headerBalance, logIn } from './agent.ts'
 
 /** Webhook → stored event → pg-boss job (the worker polls every second) → ledger, with room for a slow machine. */
 const CREDITS_TIMEOUT_MS = 20_000
@@ -25,23 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
 	await browser?.close()
 })
-
-async function logIn(page: Page, email: string) {
-	await page.goto('/login')
-	const asked = Date.now()
-	await page.getByLabel('Adresse e-mail').fill(email)
-	await page.getByRole('button', { name: 'Recevoir mon lien de connexion' }).click()
-	await waitForPath(page, '/login/verify')
-	await page.getByLabel('Code à 6 chiffres').fill(loginCode(await waitForMail(email, { since: asked })))
-	await page.getByRole('button', { name: 'Valider le code' }).click()
-	await waitForPath(page, '/')
-}
-
-/** The balance badge of the header's Crédits link. */
-async function headerBalance(page: Page) {
-	const link = page.getByRole('navigation', { name: 'Navigation principale' }).getByRole('link', { name: /^Crédits/ })
-	return Number((await link.locator('.badge').textContent())?.trim())
-}
 
 /** The thanks page's message (the toast area is a status too: this one is in the main content). */
 function thanksStatus(page: Page) {

@@ -4,11 +4,11 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { type Browser, type Page } from 'playwright-core'
+import { type Browser } from 'playwright-core'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { DESKTOP, freshEmail, launchBrowser, newContext, shot, waitForPath } from './browser.ts'
-import { loginCode, waitForMail } from './mailbox.ts'
+import { logIn } from './agent.ts'
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/photos')
 
@@ -27,17 +27,6 @@ afterAll(async () => {
 	await browser?.close()
 	fs.rmSync(dir, { recursive: true, force: true })
 })
-
-async function logIn(page: Page, email: string) {
-	await page.goto('/login')
-	const asked = Date.now()
-	await page.getByLabel('Adresse e-mail').fill(email)
-	await page.getByRole('button', { name: 'Recevoir mon lien de connexion' }).click()
-	await waitForPath(page, '/login/verify')
-	await page.getByLabel('Code à 6 chiffres').fill(loginCode(await waitForMail(email, { since: asked })))
-	await page.getByRole('button', { name: 'Valider le code' }).click()
-	await waitForPath(page, '/')
-}
 
 describe('photos', () => {
 	test('an agent creates a project, uploads three photos (one HEIC), opens one and downloads it', async () => {

@@ -10,7 +10,7 @@ import { type Browser, type Locator, type Page } from 'playwright-core'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { DESKTOP, PHONE, freshEmail, launchBrowser, newContext, pathOf, shot, waitForPath } from './browser.ts'
-import { loginCode, waitForMail } from './mailbox.ts'
+import { headerBalance, logIn } from './agent.ts'
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/photos')
 /** The longest side of a result's thumbnail (app/modules/photos/image.server.ts `variantSizes`). */
@@ -41,23 +41,6 @@ afterAll(async () => {
 	await browser?.close()
 	fs.rmSync(dir, { recursive: true, force: true })
 })
-
-async function logIn(page: Page, email: string) {
-	await page.goto('/login')
-	const asked = Date.now()
-	await page.getByLabel('Adresse e-mail').fill(email)
-	await page.getByRole('button', { name: 'Recevoir mon lien de connexion' }).click()
-	await waitForPath(page, '/login/verify')
-	await page.getByLabel('Code à 6 chiffres').fill(loginCode(await waitForMail(email, { since: asked })))
-	await page.getByRole('button', { name: 'Valider le code' }).click()
-	await waitForPath(page, '/')
-}
-
-/** The balance badge of the header's Crédits link. */
-async function headerBalance(page: Page) {
-	const link = page.getByRole('navigation', { name: 'Navigation principale' }).getByRole('link', { name: /^Crédits/ })
-	return Number((await link.locator('.badge').textContent())?.trim())
-}
 
 /**
  * Runs `action` (a client-side navigation) and waits until the page it leads to has opened its
