@@ -10,6 +10,7 @@ import { action as creditsAction, loader as creditsLoader } from './credits.tsx'
 import { loader as invoicesLoader } from './credits_.invoices.tsx'
 import { loader as thanksLoader } from './credits_.thanks.tsx'
 import { action as stripeWebhook } from './webhooks+/stripe.ts'
+import { until } from '#tests/utils/until.ts'
 
 // Billing through the real routes: the Stripe fake over HTTP, the app's webhook route served over
 // HTTP (the fake posts signed events there), the stripe-event job run by the real worker code.
@@ -26,16 +27,6 @@ afterAll(async () => {
 })
 
 const balanceOf = async (userId: string) => (await privileged().user.findUniqueOrThrow({ where: { id: userId } })).creditBalance
-
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000) {
-	const started = Date.now()
-	for (;;) {
-		const value = await read()
-		if (done(value)) return value
-		if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`)
-		await new Promise((resolve) => setTimeout(resolve, 100))
-	}
-}
 
 describe('without Stripe keys (embedded default)', () => {
 	test('the pages say payments are not configured; buying is refused; the webhook answers 503', async () => {

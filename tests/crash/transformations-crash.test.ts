@@ -15,6 +15,7 @@ import { startReplicateFake, type Behaviour, type ReplicateFake } from '#tests/f
 import { startAppServer } from '#tests/utils/app-server.ts'
 import { loggedInUser } from '#tests/utils/login.ts'
 import { readyPhoto } from '#tests/utils/photos.ts'
+import { until } from '#tests/utils/until.ts'
 
 // kill -9 of the real worker process (`node --import tsx worker/index.ts`) in the middle of
 // transformation jobs, 20 times in a row, a fresh worker each time; then one worker that stays
@@ -95,16 +96,6 @@ function spawnWorker(): Worker {
 	})
 	ready.catch(() => undefined)
 	return { child, lines, exited, ready }
-}
-
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number) {
-	const started = Date.now()
-	for (;;) {
-		const value = await read()
-		if (done(value)) return value
-		if (Date.now() - started > timeoutMs) throw new Error(`seed ${SEED}: timed out waiting for ${what}: ${JSON.stringify(value)}`)
-		await new Promise((resolve) => setTimeout(resolve, 250))
-	}
 }
 
 async function activeJobIds() {
@@ -209,10 +200,10 @@ test(
 		await final.ready
 		const ids = ordered.map((t) => t.id)
 		await until(
-			'every transformation to finish',
+			`every transformation to finish (seed ${SEED})`,
 			() => privileged().transformation.findMany({ where: { id: { in: ids } }, select: { id: true, status: true } }),
 			(rows) => rows.every((row) => ['succeeded', 'failed', 'canceled'].includes(row.status)),
-			SETTLE_TIMEOUT_MS,
+			{ timeoutMs: SETTLE_TIMEOUT_MS, intervalMs: 250 },
 		)
 		const recoveryMs = Date.now() - recoveryStarted
 		// Late predictions (duplicates included) finish, their webhooks land, their jobs run.
@@ -220,10 +211,13 @@ test(
 			'every prediction to finish',
 			async () => [...fake.predictions.values()].map((p) => p.status),
 			(s) => s.every((x) => ['succeeded', 'failed', 'canceled'].includes(x)),
-			30_000,
+			{ timeoutMs: 30_000, intervalMs: 250 },
 		)
 		await fake.settled()
-		await until('the transformation queues to drain', unsettledJobs, (rows) => rows.length === 0, SETTLE_TIMEOUT_MS)
+		await until(`the transformation queues to drain (seed ${SEED})`, unsettledJobs, (rows) => rows.length === 0, {
+			timeoutMs: SETTLE_TIMEOUT_MS,
+			intervalMs: 250,
+		})
 		final.child.kill('SIGTERM')
 		await final.exited
 		expect(final.child.exitCode, 'the final worker drains and exits 0 on SIGTERM').toBe(0)

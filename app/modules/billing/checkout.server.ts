@@ -13,13 +13,16 @@ import { getStripe } from './stripe.server.ts'
 
 type Buyer = { id: string; email: string; locale: string }
 
+/** Stripe's locale for the user's pages and emails. */
+const stripeLocale = (user: Buyer) => (user.locale === 'en' ? 'en' : 'fr')
+
 /** The user's Stripe customer, created once (an idempotency key and a conditional update guard the race). */
 export async function ensureCustomer(user: Buyer): Promise<string> {
 	const db = privileged()
 	const existing = await db.user.findUniqueOrThrow({ where: { id: user.id }, select: { stripeCustomerId: true } })
 	if (existing.stripeCustomerId) return existing.stripeCustomerId
 	const customer = await getStripe().customers.create(
-		{ email: user.email, preferred_locales: [user.locale === 'en' ? 'en' : 'fr'], metadata: { userId: user.id } },
+		{ email: user.email, preferred_locales: [stripeLocale(user)], metadata: { userId: user.id } },
 		{ idempotencyKey: `customer:${user.id}` },
 	)
 	await db.user.updateMany({ where: { id: user.id, stripeCustomerId: null }, data: { stripeCustomerId: customer.id } })
@@ -51,32 +54,44 @@ function taxOptions(): Pick<
 /** Thrown for an id that is not on sale. */
 export class UnknownOfferError extends Error {}
 
+/** One line of the offer, priced inline (VAT included; Stripe Tax splits it out). */
+function offerLine(name: string, priceCents: number, recurring?: 'month'): Stripe.Checkout.SessionCreateParams.LineItem {
+	return {
+		quantity: 1,
+		price_data: {
+			currency: getOffer().currency,
+			unit_amount: priceCents,
+			tax_behavior: 'inclusive',
+			...(recurring ? { recurring: { interval: recurring } } : {}),
+			product_data: { name },
+		},
+	}
+}
+
+/** A Checkout Session for the user's customer with what every purchase shares (locale, tax, return URLs). */
+async function openCheckout(user: Buyer, params: Stripe.Checkout.SessionCreateParams) {
+	const session = await getStripe().checkout.sessions.create({
+		customer: await ensureCustomer(user),
+		locale: stripeLocale(user),
+		...taxOptions(),
+		...urls(),
+		...params,
+	})
+	if (!session.url) throw new Error('Stripe returned a session without a URL')
+	return { id: session.id, url: session.url }
+}
+
 /** A Checkout Session for a credit pack; the purchase row is recorded as pending. Returns its URL. */
 export async function checkoutPack(user: Buyer, packId: string): Promise<string> {
 	const pack = findPack(packId)
 	if (!pack) throw new UnknownOfferError(packId)
-	const customer = await ensureCustomer(user)
 	const metadata = { userId: user.id, kind: 'pack', packId: pack.id, credits: String(pack.credits) }
-	const session = await getStripe().checkout.sessions.create({
+	const session = await openCheckout(user, {
 		mode: 'payment',
-		customer,
-		locale: user.locale === 'en' ? 'en' : 'fr',
-		line_items: [
-			{
-				quantity: 1,
-				price_data: {
-					currency: getOffer().currency,
-					unit_amount: pack.priceCents,
-					tax_behavior: 'inclusive',
-					product_data: { name: `Renzo — ${pack.name.fr} (${pack.credits} crédits)` },
-				},
-			},
-		],
+		line_items: [offerLine(`Renzo — ${pack.name.fr} (${pack.credits} crédits)`, pack.priceCents)],
 		metadata,
 		payment_intent_data: { metadata },
 		invoice_creation: { enabled: true },
-		...taxOptions(),
-		...urls(),
 	})
 	await privileged().purchase.create({
 		data: {
@@ -88,7 +103,6 @@ export async function checkoutPack(user: Buyer, packId: string): Promise<string>
 			stripeCheckoutSessionId: session.id,
 		},
 	})
-	if (!session.url) throw new Error('Stripe returned a session without a URL')
 	return session.url
 }
 
@@ -96,29 +110,12 @@ export async function checkoutPack(user: Buyer, packId: string): Promise<string>
 export async function checkoutPlan(user: Buyer, planId: string): Promise<string> {
 	const plan = findPlan(planId)
 	if (!plan) throw new UnknownOfferError(planId)
-	const customer = await ensureCustomer(user)
-	const session = await getStripe().checkout.sessions.create({
+	const session = await openCheckout(user, {
 		mode: 'subscription',
-		customer,
-		locale: user.locale === 'en' ? 'en' : 'fr',
-		line_items: [
-			{
-				quantity: 1,
-				price_data: {
-					currency: getOffer().currency,
-					unit_amount: plan.priceCents,
-					tax_behavior: 'inclusive',
-					recurring: { interval: 'month' },
-					product_data: { name: `Renzo — ${plan.name.fr} (${plan.creditsPerMonth} crédits / mois)` },
-				},
-			},
-		],
+		line_items: [offerLine(`Renzo — ${plan.name.fr} (${plan.creditsPerMonth} crédits / mois)`, plan.priceCents, 'month')],
 		metadata: { userId: user.id, kind: 'plan', planId: plan.id },
 		subscription_data: { metadata: { userId: user.id, planId: plan.id } },
-		...taxOptions(),
-		...urls(),
 	})
-	if (!session.url) throw new Error('Stripe returned a session without a URL')
 	return session.url
 }
 
@@ -128,7 +125,7 @@ export async function portalUrl(user: Buyer): Promise<string> {
 	const session = await getStripe().billingPortal.sessions.create({
 		customer,
 		return_url: new URL('/credits', getEnv().APP_URL).toString(),
-		locale: user.locale === 'en' ? 'en' : 'fr',
+		locale: stripeLocale(user),
 	})
 	return session.url
 }

@@ -12,6 +12,7 @@ import { queuedEmailsTo } from '#tests/utils/mail.ts'
 import { readyPhoto, roomJpeg } from '#tests/utils/photos.ts'
 import { startWorker } from '#worker/start.ts'
 import { buildExport, MAX_EXPORTS_PER_DAY, purgeExpiredExports } from './export.server.ts'
+import { until } from '#tests/utils/until.ts'
 
 const ctx = { nonce: 'n', csrfToken: 't' }
 let worker: Awaited<ReturnType<typeof startWorker>> | undefined
@@ -55,16 +56,6 @@ function requestExport(jar: CookieJar) {
 
 function download(jar: CookieJar, exportId: string) {
 	return call(() => downloadLoader({ request: makeRequest(`/settings/export/${exportId}`, { jar }), params: { exportId }, context: ctx }))
-}
-
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000) {
-	const started = Date.now()
-	for (;;) {
-		const value = await read()
-		if (done(value)) return value
-		if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-		await new Promise((resolve) => setTimeout(resolve, 100))
-	}
 }
 
 async function readObject(key: string) {

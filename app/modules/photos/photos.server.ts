@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { getStorage } from '#app/modules/storage/storage.server.ts'
-import { privileged, type Tx } from '#app/utils/db.server.ts'
+import { cancelTransformation } from '#app/modules/transformations/run.server.ts'
+import { privileged, withUser, type Tx } from '#app/utils/db.server.ts'
 
 /** The photos of one of the user's projects, oldest first, with a signed thumbnail URL when ready. */
 export async function listProjectPhotos(tx: Tx, userId: string, projectId: string) {
@@ -70,11 +71,23 @@ export async function getPhoto(tx: Tx, userId: string, projectId: string, photoI
 }
 
 /**
- * Deletes a photo: its stored files first (idempotent), then its rows. If storage fails the row
- * stays and the user can retry.
+ * Deletes one of the user's photos: its unfinished transformations are cancelled first (their
+ * reserved credits go back; the rows go with the photo), then its stored files (idempotent), then
+ * its rows. If storage fails the row stays and the user can retry. False when it is not theirs.
  */
-export async function deletePhoto(tx: Tx, userId: string, projectId: string, photoId: string) {
-	if (!z.uuid().safeParse(photoId).success) return false
+export async function deletePhoto(userId: string, projectId: string, photoId: string) {
+	if (!z.uuid().safeParse(photoId).success || !z.uuid().safeParse(projectId).success) return false
+	const unfinished = await withUser(userId, (tx) =>
+		tx.transformation.findMany({
+			where: { userId, projectId, photoId, status: { in: ['queued', 'processing'] } },
+			select: { id: true },
+		}),
+	)
+	for (const { id } of unfinished) await cancelTransformation(userId, id)
+	return withUser(userId, (tx) => deletePhotoRows(tx, userId, projectId, photoId))
+}
+
+async function deletePhotoRows(tx: Tx, userId: string, projectId: string, photoId: string) {
 	const photo = await tx.photo.findFirst({
 		where: { id: photoId, projectId, userId },
 		select: { originalKey: true, variants: { select: { key: true } }, transformations: { select: { outputKey: true } } },

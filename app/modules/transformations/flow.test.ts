@@ -12,6 +12,7 @@ import { startWorker } from '#worker/start.ts'
 import { orderSchema, type Order } from './catalog.ts'
 import { OrderError, creditReference, orderTransformations } from './order.server.ts'
 import { cancelTransformation, reconcileTransformations } from './run.server.ts'
+import { until } from '#tests/utils/until.ts'
 
 // The whole flow with real parts: the Replicate fake over HTTP, the app's webhook and file routes
 // served over HTTP (the fake fetches the signed input image and posts signed webhooks there),
@@ -64,16 +65,6 @@ async function setup(credits = 20) {
 
 function order(input: Partial<Order> & { photoIds: string[] }): Order {
 	return orderSchema.parse({ kind: 'virtual_staging', style: 'scandinavian', ...input })
-}
-
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000) {
-	const started = Date.now()
-	for (;;) {
-		const value = await read()
-		if (done(value)) return value
-		if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`)
-		await new Promise((resolve) => setTimeout(resolve, 100))
-	}
 }
 
 const transformation = (id: string) =>

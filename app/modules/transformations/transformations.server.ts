@@ -76,12 +76,3 @@ export async function pendingByPhoto(tx: Tx, userId: string, projectId: string) 
 	})
 	return new Map(rows.map((row) => [row.photoId, row._count._all]))
 }
-
-/** The ids of a photo's unfinished transformations (cancelled before the photo is deleted). */
-export async function unfinishedOfPhoto(tx: Tx, userId: string, photoId: string) {
-	const rows = await tx.transformation.findMany({
-		where: { userId, photoId, status: { in: ['queued', 'processing'] } },
-		select: { id: true },
-	})
-	return rows.map((row) => row.id)
-}

@@ -12,8 +12,7 @@ import { useT } from '#app/modules/i18n/use-t.ts'
 import { deletePhoto, getPhoto } from '#app/modules/photos/photos.server.ts'
 import { offer } from '#app/modules/transformations/catalog.server.ts'
 import { cancelFromForm, orderFromForm } from '#app/modules/transformations/form.server.ts'
-import { cancelTransformation } from '#app/modules/transformations/run.server.ts'
-import { listPhotoTransformations, unfinishedOfPhoto } from '#app/modules/transformations/transformations.server.ts'
+import { listPhotoTransformations } from '#app/modules/transformations/transformations.server.ts'
 import { withUser } from '#app/utils/db.server.ts'
 import { redirectWithToast } from '#app/utils/toast.server.ts'
 import { useProjectEvents } from '#app/utils/use-project-events.ts'
@@ -65,10 +64,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 	if (intent === 'cancel') return cancelFromForm(user.id, form, here)
 	if (intent !== 'delete') throw new Response('Unknown intent', { status: 400 })
 	if (form.get('confirm') !== 'yes') return data({ confirm: true }, { status: 400 })
-	// Unfinished transformations are cancelled first: their reserved credits go back.
-	const unfinished = await withUser(user.id, (tx) => unfinishedOfPhoto(tx, user.id, photoId))
-	for (const id of unfinished) await cancelTransformation(user.id, id)
-	const deleted = await withUser(user.id, (tx) => deletePhoto(tx, user.id, projectId, photoId))
+	const deleted = await deletePhoto(user.id, projectId, photoId)
 	if (!deleted) throw new Response('Not found', { status: 404 })
 	return redirectWithToast(`/projects/${params.projectId}`, { key: 'photos.deleted', type: 'success' })
 }

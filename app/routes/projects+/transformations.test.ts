@@ -144,6 +144,37 @@ describe('ordering from the pages (plain forms, no JavaScript)', () => {
 	})
 })
 
+describe('deleting a photo', () => {
+	test('its unfinished transformations are cancelled first: the reserved credits come back', async () => {
+		const a = await owner()
+		const path = photoPath(a.projectId, a.photoId)
+		const params = { projectId: a.projectId, photoId: a.photoId }
+		const before = (await privileged().user.findUniqueOrThrow({ where: { id: a.user.id } })).creditBalance
+		await call(() =>
+			photoAction({
+				request: makeRequest(path, { jar: a.user.jar, form: { intent: 'order', kind: 'day_to_dusk' } }),
+				params,
+				context: ctx,
+			}),
+		)
+		const id = (await privileged().transformation.findFirstOrThrow({ where: { userId: a.user.id } })).id
+		expect((await privileged().user.findUniqueOrThrow({ where: { id: a.user.id } })).creditBalance).toBe(before - 1)
+		const deleted = await call(() =>
+			photoAction({ request: makeRequest(path, { jar: a.user.jar, form: { intent: 'delete', confirm: 'yes' } }), params, context: ctx }),
+		)
+		expect(deleted.status).toBe(302)
+		expect(await privileged().photo.count({ where: { id: a.photoId } })).toBe(0)
+		expect(await privileged().transformation.count({ where: { id } })).toBe(0)
+		expect((await privileged().user.findUniqueOrThrow({ where: { id: a.user.id } })).creditBalance).toBe(before)
+		const settled = await privileged().creditLedger.findMany({
+			where: { reference: `transformation:${id}` },
+			orderBy: { seq: 'asc' },
+			select: { reason: true },
+		})
+		expect(settled.map((row) => row.reason)).toEqual(['reservation', 'release'])
+	})
+})
+
 describe('live events', () => {
 	test('the owner’s stream carries status changes of the project; another user gets 404', async () => {
 		const a = await owner()
