@@ -37,7 +37,7 @@ describe('BeforeAfter', () => {
 		expect(range).toMatch(/min="0"/)
 		expect(range).toMatch(/max="100"/)
 		expect(range).toMatch(/value="50"/)
-		expect(range).toContain('aria-valuetext="Après à 50 %"')
+		expect(range).toContain('aria-valuetext="Avant 50 %, Après 50 %"')
 		const id = /id="([^"]+)"/.exec(range!)![1]!
 		expect(html).toContain(`<label for="${id}">Comparer avant et après</label>`)
 
@@ -58,7 +58,7 @@ describe('BeforeAfter', () => {
 		const html = await render(<BeforeAfter before={before} after={after} labels={{ before: 'Original', after: 'Home staging' }} />, 'en')
 		expect(html).toContain('>Original</span>')
 		expect(html).toContain('>Home staging</span>')
-		expect(html).toContain('aria-valuetext="Home staging at 50%"')
+		expect(html).toContain('aria-valuetext="Original 50%, Home staging 50%"')
 		expect(html).toContain('>Compare before and after</label>')
 		expect(html).toContain('View “Original” full size')
 	})

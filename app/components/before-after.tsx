@@ -13,8 +13,8 @@ function place(figure: HTMLElement | null, value: number) {
 }
 
 /**
- * A before/after comparison: the "after" image wiped over the "before" one from the left, moved
- * by a native range input (keyboard, touch and screen readers for free). Styles in
+ * A before/after comparison read left to right: "before" left of the divider, "after" right of
+ * it (the range's value is the divider's position, so the before share), moved by a native range input (keyboard, touch and screen readers for free). Styles in
  * app/styles/before-after.css. Without JavaScript (`@media (scripting: none)`) the two images
  * stand side by side; links open each one full size in every case. The position reaches the CSS
  * through a custom property set with CSSOM, never a style attribute (the CSP forbids those).
@@ -75,7 +75,12 @@ export function BeforeAfter({
 					max={100}
 					step={1}
 					defaultValue={50}
-					aria-valuetext={t('compare.valueText', { after: afterLabel, percent })}
+					aria-valuetext={t('compare.valueText', {
+						before: beforeLabel,
+						beforePercent: percent,
+						after: afterLabel,
+						afterPercent: 100 - percent,
+					})}
 					onChange={(event) => setPercent(place(root.current, Number(event.currentTarget.value)))}
 					onKeyDown={onKeyDown}
 				/>

@@ -152,15 +152,25 @@ describe('transformations', () => {
 		await after.waitFor()
 		await expect.poll(() => after.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true)
 		const slider = compare.getByRole('slider', { name: 'Comparer avant et après' })
-		expect(await valueText(slider)).toBe('Après à 50 %')
+		expect(await valueText(slider)).toBe('Avant 50 %, Après 50 %')
+		// Read left to right: « Avant » tagged on the left, « Après » on the right.
+		const tagLeft = (name: string) =>
+			compare
+				.locator('.before-after__tag', { hasText: name })
+				.boundingBox()
+				.then((box) => box!.x)
+		expect(await tagLeft('Avant')).toBeLessThan(await tagLeft('Après'))
 		await slider.focus()
 		await page.keyboard.press('ArrowLeft')
 		expect(await slider.inputValue()).toBe('49')
-		await expect.poll(() => valueText(slider)).toBe('Après à 49 %')
+		await expect.poll(() => valueText(slider)).toBe('Avant 49 %, Après 51 %')
+		// The "after" image shows from the divider to the right edge.
+		const afterPane = compare.locator('.before-after__pane--after')
+		await expect.poll(() => afterPane.evaluate((pane) => getComputedStyle(pane).clipPath)).toBe('inset(0px 0px 0px 49%)')
 		await page.keyboard.press('End')
-		await expect.poll(() => valueText(slider)).toBe('Après à 100 %')
+		await expect.poll(() => valueText(slider)).toBe('Avant 100 %, Après 0 %')
 		await page.keyboard.press('PageDown')
-		await expect.poll(() => valueText(slider)).toBe('Après à 90 %')
+		await expect.poll(() => valueText(slider)).toBe('Avant 90 %, Après 10 %')
 		await shot(page, '32-staging-done-compare')
 
 		// The full-resolution result: the model's own size (captioned, so re-encoded as JPEG).

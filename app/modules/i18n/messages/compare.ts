@@ -5,14 +5,14 @@ export const compareMessages = defineMessages(
 		'compare.before': 'Avant',
 		'compare.after': 'Après',
 		'compare.slider': 'Comparer avant et après',
-		'compare.valueText': '{after} à {percent} %',
+		'compare.valueText': '{before} {beforePercent} %, {after} {afterPercent} %',
 		'compare.open': 'Voir « {label} » en grand',
 	},
 	{
 		'compare.before': 'Before',
 		'compare.after': 'After',
 		'compare.slider': 'Compare before and after',
-		'compare.valueText': '{after} at {percent}%',
+		'compare.valueText': '{before} {beforePercent}%, {after} {afterPercent}%',
 		'compare.open': 'View “{label}” full size',
 	},
 )
