@@ -21,9 +21,10 @@ export function ConfirmDelete({
 			<Form method="post">
 				<CsrfInput />
 				{question ? <p>{question}</p> : null}
-				<p>
-					<input type="checkbox" id={id} name="confirm" value="yes" required /> <label htmlFor={id}>{confirmLabel}</label>
-				</p>
+				<div className="choice">
+					<input type="checkbox" id={id} name="confirm" value="yes" required />
+					<label htmlFor={id}>{confirmLabel}</label>
+				</div>
 				<button type="submit" name="intent" value="delete" className="danger">
 					{title}
 				</button>

@@ -8,6 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { type Browser, type Locator, type Page } from 'playwright-core'
 import sharp from 'sharp'
+import { DIGITAL_SOURCE_TYPE } from '#app/modules/transformations/marking.server.ts'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { DESKTOP, PHONE, freshEmail, launchBrowser, newContext, pathOf, shot, waitForPath } from './browser.ts'
 import { headerBalance, logIn } from './agent.ts'
@@ -185,6 +186,8 @@ describe('transformations', () => {
 		expect([...bytes.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff])
 		const metadata = await sharp(bytes).metadata()
 		expect(metadata.format).toBe('jpeg')
+		// Marked as AI-made for machines too (EU AI Act art. 50), inside the downloaded file.
+		expect(metadata.xmp?.toString('utf8')).toContain(`Iptc4xmpExt:DigitalSourceType="${DIGITAL_SOURCE_TYPE}"`)
 		expect({ width: metadata.width, height: metadata.height }).toEqual(modelInput)
 		expect(Math.max(metadata.width, metadata.height)).toBeGreaterThan(THUMBNAIL_SIDE)
 		expect(

@@ -70,6 +70,12 @@ export const disclosedKinds: ReadonlySet<Kind> = new Set(['virtual_staging', 'de
 /** The burnt-in disclosure label (French: the listing is read in French whatever the UI locale). */
 export const DISCLOSURE_TEXT = 'Photo virtuellement aménagée'
 
+/**
+ * The IPTC digital source type written into every AI result's XMP (EU AI Act art. 50; see
+ * marking.server.ts). Every model kind edits a real photo: a composite, not fully generated.
+ */
+export const DIGITAL_SOURCE_TYPE = 'http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia'
+
 const roomPrompt: Record<RoomType, string> = {
 	living_room: 'living room',
 	bedroom: 'bedroom',

@@ -2,6 +2,7 @@ import sharp from 'sharp'
 import { sniffFormat } from '#app/modules/photos/image.server.ts'
 import { variantSizes, webpOptions, type Variant } from '#app/modules/photos/image.server.ts'
 import { DISCLOSURE_TEXT } from './catalog.ts'
+import { AI_MARKING_XMP, embedXmp } from './marking.server.ts'
 
 /** A provider's output that cannot be a listing photo (not an image, broken, absurd size). */
 export class UnusableOutputError extends Error {
@@ -14,6 +15,8 @@ const MIN_SIDE = 64
  * Checks that a result is a real, decodable JPEG/PNG/WebP of sane dimensions, burns in the
  * disclosure caption when asked, and makes the thumbnail and preview. The full-resolution file
  * keeps the model's resolution (never resized); only a captioned one is re-encoded (JPEG q92).
+ * Every file produced carries the AI marking in its XMP (marking.server.ts), the full-resolution
+ * one without re-encoding.
  */
 export async function prepareOutput(data: Buffer, options: { maxPixels: number; disclosureLabel: boolean }) {
 	const format = sniffFormat(data.subarray(0, 32))
@@ -32,7 +35,7 @@ export async function prepareOutput(data: Buffer, options: { maxPixels: number; 
 	}
 	if (width < MIN_SIDE || height < MIN_SIDE) throw new UnusableOutputError(`the output is ${width} × ${height} pixels`)
 
-	let full = { data, contentType: contentTypes[format], ext: extensions[format] }
+	let full = { data: embedXmp(data, format), contentType: contentTypes[format], ext: extensions[format] }
 	if (options.disclosureLabel) {
 		const captioned = await sharp(data, decode)
 			.autoOrient()
@@ -40,7 +43,7 @@ export async function prepareOutput(data: Buffer, options: { maxPixels: number; 
 			.keepIccProfile()
 			.jpeg({ quality: 92, chromaSubsampling: '4:4:4' })
 			.toBuffer()
-		full = { data: captioned, contentType: 'image/jpeg', ext: 'jpg' }
+		full = { data: embedXmp(captioned, 'jpeg'), contentType: 'image/jpeg', ext: 'jpg' }
 	}
 	const variants = await Promise.all(
 		(['thumbnail', 'preview'] as const).map(async (kind): Promise<Variant> => {
@@ -49,6 +52,7 @@ export async function prepareOutput(data: Buffer, options: { maxPixels: number; 
 				.autoOrient()
 				.resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true })
 				.keepIccProfile()
+				.withXmp(AI_MARKING_XMP)
 				.webp(webpOptions)
 				.toBuffer({ resolveWithObject: true })
 			return { kind, data: bytes, width: info.width, height: info.height, contentType: 'image/webp' }

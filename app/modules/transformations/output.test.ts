@@ -2,6 +2,7 @@ import sharp from 'sharp'
 import { describe, expect, test } from 'vitest'
 import { roomJpeg } from '#tests/utils/photos.ts'
 import { enhance, STANDARD_MAX_SIDE } from './enhance.server.ts'
+import { DIGITAL_SOURCE_TYPE } from './marking.server.ts'
 import { prepareOutput, UnusableOutputError } from './output.server.ts'
 
 const maxPixels = 100_000_000
@@ -21,7 +22,10 @@ describe('provider outputs', () => {
 			.toBuffer()
 		const output = await prepareOutput(png, { maxPixels, disclosureLabel: false })
 		expect(output.full).toMatchObject({ contentType: 'image/png', ext: 'png' })
-		expect(output.full.data.equals(png)).toBe(true)
+		// Not re-encoded: the model's pixels, bit for bit, plus the AI marking.
+		expect((await sharp(output.full.data).raw().toBuffer()).equals(await sharp(png).raw().toBuffer())).toBe(true)
+		for (const file of [output.full.data, ...output.variants.map((variant) => variant.data)])
+			expect((await sharp(file).metadata()).xmp?.toString('utf8')).toContain(`Iptc4xmpExt:DigitalSourceType="${DIGITAL_SOURCE_TYPE}"`)
 		expect([output.width, output.height]).toEqual([1024, 768])
 		expect(output.variants.map((v) => [v.kind, v.width, v.height])).toEqual([
 			['thumbnail', 400, 300],
@@ -34,6 +38,7 @@ describe('provider outputs', () => {
 		const plain = await prepareOutput(jpeg, { maxPixels, disclosureLabel: false })
 		const captioned = await prepareOutput(jpeg, { maxPixels, disclosureLabel: true })
 		expect(captioned.full.contentType).toBe('image/jpeg')
+		expect((await sharp(captioned.full.data).metadata()).xmp?.toString('utf8')).toContain(DIGITAL_SOURCE_TYPE)
 		expect(await sharp(captioned.full.data).metadata()).toMatchObject({ width: 1200, height: 900 })
 		// Inside the band, right of the text (the text itself is white).
 		const corner = { left: 530, top: 840, width: 20, height: 50 }

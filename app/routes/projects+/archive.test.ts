@@ -4,6 +4,8 @@ import sharp from 'sharp'
 import { onTestFinished, describe, expect, test, vi } from 'vitest'
 import yauzl from 'yauzl'
 import { storageKeys } from '#app/modules/storage/keys.ts'
+import { DIGITAL_SOURCE_TYPE } from '#app/modules/transformations/marking.server.ts'
+import { prepareOutput } from '#app/modules/transformations/output.server.ts'
 import { getStorage } from '#app/modules/storage/storage.server.ts'
 import { privileged } from '#app/utils/db.server.ts'
 import { call, type CookieJar } from '#tests/utils/http.ts'
@@ -157,9 +159,11 @@ describe('project ZIP download', () => {
 		})
 		const salon = photos.find((p) => p.originalFilename === 'salon.jpg')!
 		const cuisine = photos.find((p) => p.originalFilename === 'cuisine.png')!
+		// The result as the worker stores it: marked as AI-made in its XMP.
+		const result = await prepareOutput(await base.clone().webp().toBuffer(), { maxPixels: 100_000_000, disclosureLabel: false })
 		const staged = await addTransformation(user.id, projectId, salon.id, {
 			style: 'scandinave',
-			output: { bytes: await base.clone().webp().toBuffer(), ext: 'webp' },
+			output: { bytes: result.full.data, ext: result.full.ext },
 		})
 		// Neither a failed one nor a succeeded one without a result is in the archive.
 		await addTransformation(user.id, projectId, salon.id, { status: 'failed' })
@@ -190,6 +194,9 @@ describe('project ZIP download', () => {
 				.get(`transformations/salon - virtual_staging - scandinave - ${staged.id.slice(0, 8)}.webp`)!
 				.data.equals(await bytesOf(staged.outputKey!)),
 		).toBe(true)
+		// The AI marking travels inside the file, read back from the archive.
+		const zipped = byName.get(`transformations/salon - virtual_staging - scandinave - ${staged.id.slice(0, 8)}.webp`)!.data
+		expect((await sharp(zipped).metadata()).xmp?.toString('utf8')).toContain(`Iptc4xmpExt:DigitalSourceType="${DIGITAL_SOURCE_TYPE}"`)
 		for (const file of files) {
 			expect(file.entry.compressionMethod, file.name).toBe(0) // STORE
 			expect(file.entry.generalPurposeBitFlag & 0x8, file.name).toBe(0x8) // sizes in a data descriptor
