@@ -56,9 +56,23 @@ function startWorker(attempt = 0) {
 if (env.RUN_WORKER) startWorker()
 
 // ── HTTP ──────────────────────────────────────────────────────────────────────────────────
-const vite = production
-	? undefined
-	: await import('vite').then(({ createServer }) => createServer({ server: { middlewareMode: true }, appType: 'custom' }))
+/**
+ * Vite in middleware mode (development). The Remix plugin starts a second Vite server of its own,
+ * which registers a SIGTERM listener that exits the process (code 143) as soon as that server is
+ * closed, cutting in-flight requests and leaving the worker and the embedded Postgres behind: our
+ * shutdown below owns SIGTERM, so that listener (and its stdin twin) is removed.
+ */
+async function createViteServer() {
+	const before = { sigterm: new Set(process.listeners('SIGTERM')), stdinEnd: new Set(process.stdin.listeners('end')) }
+	const { createServer } = await import('vite')
+	const server = await createServer({ server: { middlewareMode: true }, appType: 'custom' })
+	for (const listener of process.listeners('SIGTERM')) if (!before.sigterm.has(listener)) process.off('SIGTERM', listener)
+	for (const listener of process.stdin.listeners('end'))
+		if (!before.stdinEnd.has(listener)) process.stdin.off('end', listener as (...args: unknown[]) => void)
+	return server
+}
+
+const vite = production ? undefined : await createViteServer()
 const build = vite
 	? () => vite.ssrLoadModule('virtual:remix/server-build') as Promise<ServerBuild>
 	: ((await import(path.resolve(import.meta.dirname, 'build/server/index.js'))) as ServerBuild)
@@ -85,6 +99,9 @@ async function shutdown(signal: string) {
 	const hardStop = setTimeout(() => process.exit(1), 28_000)
 	hardStop.unref()
 	const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+	// close() ends the idle keep-alive connections of now; one busy with a request goes idle (not
+	// closed) once its response is sent, and would hold `closed` until the hard stop: sweep those too.
+	const sweep = setInterval(() => server.closeIdleConnections(), 200)
 	server.closeIdleConnections()
 	// Open event streams would hold the server open until browsers leave: end them (they reconnect elsewhere).
 	await closeProjectEvents().catch(() => {})
@@ -94,6 +111,7 @@ async function shutdown(signal: string) {
 		await exited
 	}
 	await closed
+	clearInterval(sweep)
 	await vite?.close()
 	await stopSender().catch(() => {})
 	await disconnectDb().catch(() => {})

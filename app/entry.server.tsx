@@ -4,9 +4,24 @@ import { RemixServer } from '@remix-run/react'
 import { isbot } from 'isbot'
 import { renderToPipeableStream } from 'react-dom/server'
 import { NonceProvider } from './components/nonce.tsx'
+import { isDatabaseUnreachable } from './utils/db.server.ts'
+import { log } from './utils/logger.server.ts'
 
 const ABORT_DELAY = 5_000
 export const streamTimeout = ABORT_DELAY
+
+/**
+ * Errors of loaders and actions. While the database is away every request fails the same way
+ * (and the HTTP layer answers 503): one line each, not the whole Prisma error. The rest as Remix
+ * logs them by default.
+ */
+export function handleError(error: unknown, { request }: { request: Request }) {
+	if (request.signal.aborted) return
+	if (isDatabaseUnreachable(error)) return log.warn('database unreachable', { path: new URL(request.url).pathname })
+	// Remix wraps some errors (no matching route) in an error response that carries the original.
+	const wrapped = error && typeof error === 'object' && 'error' in error && error.error instanceof Error ? error.error : null
+	console.error(wrapped ?? error)
+}
 
 export default function handleRequest(
 	request: Request,

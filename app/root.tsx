@@ -79,6 +79,9 @@ function Header() {
 			<NavLink to="/" className="brand" end>
 				Renzo
 			</NavLink>
+			<NavLink to="/aide" className="help-link">
+				{t('help.nav')}
+			</NavLink>
 			{user ? (
 				<>
 					<Form method="post" action="/logout" className="inline-form logout">

@@ -54,7 +54,18 @@ async function seedEverything(userId: string) {
 	})
 	await db.auditEvent.create({ data: { userId, type: 'login' } })
 	await db.dataExport.create({ data: { userId } })
+	await db.accountDeletionCode.create({ data: { userId, codeHash: 'x', expiresAt: new Date(Date.now() + 900_000) } })
 	await db.webhookEvent.create({ data: { provider: 'stripe', id: `evt_${userId}`, type: 'invoice.paid', userId, payload: {} } })
+	const endpoint = await db.webhookEndpoint.create({
+		data: { userId, url: 'https://hooks.agence-exemple.fr/renzo', events: ['credits.low'], secretSealed: 'x' },
+	})
+	const event = await db.outgoingEvent.create({ data: { id: crypto.randomUUID(), userId, type: 'credits.low', body: '{}' } })
+	const delivery = await db.webhookDelivery.create({
+		data: { id: crypto.randomUUID(), userId, endpointId: endpoint.id, eventId: event.id },
+	})
+	await db.webhookAttempt.create({ data: { userId, deliveryId: delivery.id, number: 1, trigger: 'auto', statusCode: 500, durationMs: 12 } })
+	await db.apiKey.create({ data: { userId, name: 'Logiciel', prefix: 'rz_live_test', secretHash: crypto.randomBytes(32).toString('hex') } })
+	await db.idempotencyKey.create({ data: { userId, key: 'order-1', expiresAt: new Date(Date.now() + 86_400_000) } })
 }
 
 async function userOwnedTables(): Promise<string[]> {

@@ -6,11 +6,33 @@ import { queues, type QueueName } from '#app/modules/queue/catalog.ts'
 import { log } from '#app/utils/logger.server.ts'
 import { handlers } from './jobs/index.ts'
 
+const ERROR_LOG_INTERVAL_MS = 30_000
+
+/**
+ * pg-boss reports every failed poll: while the database is away (a restart) that is one error per
+ * queue slot per second. The first of each kind is logged, then one per 30 s with the count of
+ * those left out. Polling goes on meanwhile, and jobs run again as soon as the database is back.
+ */
+function throttledErrorLog() {
+	const last = new Map<string, { at: number; suppressed: number }>()
+	return (error: Error) => {
+		const kind = (error as { code?: string }).code ?? error.message.replace(/\s*\(Queue: .*$/, '')
+		const seen = last.get(kind)
+		if (seen && Date.now() - seen.at < ERROR_LOG_INTERVAL_MS) {
+			seen.suppressed++
+			return
+		}
+		log.error('pg-boss error', { error, ...(seen?.suppressed ? { suppressed: seen.suppressed } : {}) })
+		last.set(kind, { at: Date.now(), suppressed: 0 })
+	}
+}
+
 /** pg-boss does not reconnect when the database is down at start: retry with backoff. */
 async function startBoss(): Promise<PgBoss> {
+	const logError = throttledErrorLog()
 	for (let attempt = 0; ; attempt++) {
 		const boss = createBoss({ worker: true })
-		boss.on('error', (error) => log.error('pg-boss error', { error }))
+		boss.on('error', logError)
 		try {
 			return await boss.start()
 		} catch (error) {

@@ -13,7 +13,7 @@ function sendFile(
 	csrfToken: string,
 	file: File,
 	onProgress: (percent: number) => void,
-): Promise<{ ok: boolean; message?: string }> {
+): Promise<{ ok: boolean; message?: string; limited?: boolean }> {
 	return new Promise((resolve) => {
 		const xhr = new XMLHttpRequest()
 		xhr.open('POST', url)
@@ -22,9 +22,10 @@ function sendFile(
 		xhr.upload.onprogress = (event) => event.lengthComputable && onProgress(Math.round((100 * event.loaded) / event.total))
 		xhr.onload = () => {
 			try {
-				const body = JSON.parse(xhr.responseText) as { files?: { ok: boolean; message?: string }[] }
+				// A refusal of the whole request (429 too many uploads) has its own message and no `files`.
+				const body = JSON.parse(xhr.responseText) as { files?: { ok: boolean; message?: string }[]; message?: string }
 				const result = body.files?.[0]
-				resolve(result ? { ok: result.ok, message: result.message } : { ok: false })
+				resolve(result ? { ok: result.ok, message: result.message } : { ok: false, message: body.message, limited: xhr.status === 429 })
 			} catch {
 				resolve({ ok: false })
 			}
@@ -58,11 +59,18 @@ export function PhotoUploader({ action, csrfToken, maxMb }: { action: string; cs
 		const queued = files.map((file) => ({ file, item: { id: nextId.current++, name: file.name, progress: 0, state: 'waiting' as const } }))
 		setItems((current) => [...queued.map((q) => q.item), ...current])
 		let index = 0
+		// Once the server says "too many uploads", the files still waiting get that message without being sent.
+		let limited: string | undefined
 		const lane = async () => {
 			while (index < queued.length) {
 				const { file, item } = queued[index++]!
+				if (limited) {
+					update(item.id, { state: 'failed', message: limited })
+					continue
+				}
 				update(item.id, { state: 'uploading' })
 				const result = await sendFile(action, csrfToken, file, (progress) => update(item.id, { progress }))
+				if (result.limited) limited = result.message
 				update(
 					item.id,
 					result.ok

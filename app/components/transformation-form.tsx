@@ -22,6 +22,8 @@ export function TransformationForm(props: {
 	selectedCount?: number
 	balance: number
 	defaults?: OrderDefaults
+	/** The user's setting for the disclosure caption box (Compte). */
+	captionDefault: boolean
 	title: string
 }) {
 	const t = useT()
@@ -109,7 +111,7 @@ export function TransformationForm(props: {
 				))}
 			</fieldset>
 			<div className="choice" hidden={kind !== undefined && !disclosedKinds.has(kind)}>
-				<input type="checkbox" id={`${props.id}-disclosure`} name="disclosureLabel" defaultChecked />
+				<input type="checkbox" id={`${props.id}-disclosure`} name="disclosureLabel" defaultChecked={props.captionDefault} />
 				<label htmlFor={`${props.id}-disclosure`}>
 					{t('transformations.disclosure')}
 					<span className="field-hint">{t('transformations.disclosureHint')}</span>

@@ -34,3 +34,22 @@ export async function webhookBody(request: Request, maxBytes: number): Promise<{
 		throw error
 	}
 }
+
+/**
+ * Reads a body nobody wants and throws the bytes away, in the background, up to `maxBytes`
+ * (past that the request is cancelled). For an early refusal: a browser still sending a file
+ * only reports the answer once its upload went through.
+ */
+export function discardBody(request: Request, maxBytes: number) {
+	if (!request.body || request.bodyUsed) return
+	const reader = request.body.getReader()
+	void (async () => {
+		let size = 0
+		for (;;) {
+			const { done, value } = await reader.read()
+			if (done) return
+			size += value.byteLength
+			if (size > maxBytes) return reader.cancel()
+		}
+	})().catch(() => {})
+}

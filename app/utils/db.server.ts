@@ -2,6 +2,7 @@ import crypto from 'node:crypto'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { PrismaClient, Prisma } from '#app/generated/prisma/client.ts'
 import { getEnv, type Env } from './env.server.ts'
+import { log } from './logger.server.ts'
 
 export { Prisma }
 export type Tx = Prisma.TransactionClient
@@ -26,9 +27,36 @@ function requireDatabaseUrl(env: Pick<Env, 'DATABASE_URL'>) {
 	return env.DATABASE_URL
 }
 
+/** Statements with more parameters than this (long IN lists, bulk inserts) stay unnamed: their texts vary with the count. */
+const MAX_NAMED_STATEMENT_ARGS = 32
+const statementNames = new Map<string, string>()
+
+/**
+ * Named (prepared) statements: each connection has Postgres parse and plan a given SQL text once,
+ * then only binds and executes it. Without a name, every query is parsed and planned again, which
+ * was the largest part of Postgres' CPU per transformation (measured with perf). The name is a
+ * hash of the text (node-postgres refuses one name for two texts).
+ */
+function statementName(query: { sql: string; args: unknown[] }): string {
+	if (query.args.length > MAX_NAMED_STATEMENT_ARGS) return undefined as unknown as string
+	let name = statementNames.get(query.sql)
+	if (!name) {
+		name = `r${crypto.createHash('sha256').update(query.sql).digest('base64url').slice(0, 24)}`
+		if (statementNames.size < 10_000) statementNames.set(query.sql, name)
+	}
+	return name
+}
+
 function createClient(connectionString: string, max: number) {
+	// A connection lost while idle (database restarted) is dropped by the pool and replaced on next use:
+	// logged here, it would otherwise pass silently. connectionTimeoutMillis bounds how long a request
+	// waits for a database that does not answer; it then fails fast (a 503 page, http-app.server.ts).
+	const lost = (error: Error) => log.warn('database connection lost', { error })
 	return new PrismaClient({
-		adapter: new PrismaPg({ connectionString, max, connectionTimeoutMillis: 5_000 }),
+		adapter: new PrismaPg(
+			{ connectionString, max, connectionTimeoutMillis: 5_000 },
+			{ onPoolError: lost, onConnectionError: lost, statementNameGenerator: statementName },
+		),
 		// Under a burst (the worker runs up to ~25 jobs at once) a transaction waits for a
 		// connection rather than failing after Prisma's default 2 s.
 		transactionOptions: { maxWait: 10_000, timeout: 15_000 },
@@ -84,6 +112,22 @@ export function isPgError(error: unknown, code: string): boolean {
 			cause?: unknown
 		}
 		if (e.code === code || e.meta?.code === code || e.meta?.driverAdapterError?.cause?.originalCode === code) return true
+		current = e.cause
+	}
+	return false
+}
+
+const UNREACHABLE = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout'])
+// Socket errors, Postgres shutting down / starting up (57P01–57P03), Prisma's "can't reach" codes.
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', 'P1001', 'P1002', 'P1017'])
+
+/** True when `error` says the database could not be reached (as opposed to a bad query). */
+export function isDatabaseUnreachable(error: unknown): boolean {
+	let current: unknown = error
+	for (let depth = 0; current && depth < 5; depth++) {
+		const e = current as { code?: string; kind?: string; meta?: { driverAdapterError?: { cause?: { kind?: string } } }; cause?: unknown }
+		if (UNREACHABLE.has(e.kind ?? '') || UNREACHABLE.has(e.meta?.driverAdapterError?.cause?.kind ?? '')) return true
+		if (UNREACHABLE_CODES.has(e.code ?? '')) return true
 		current = e.cause
 	}
 	return false

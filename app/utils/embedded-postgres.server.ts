@@ -63,9 +63,11 @@ export async function startEmbeddedPostgres(options: {
 	dataDir: string
 	persistent: boolean
 	log?: (line: string) => void
+	/** A given port (a restart on the same address, tests/faults); a free one otherwise. */
+	port?: number
 }): Promise<EmbeddedCluster> {
 	const { default: EmbeddedPostgres } = await importWithoutExitHooks()
-	const port = await freePort()
+	const port = options.port ?? (await freePort())
 	const dataDir = path.resolve(options.dataDir)
 	const initialised = fs.existsSync(path.join(dataDir, 'PG_VERSION'))
 

@@ -35,6 +35,14 @@ const schema = z
 		SESSION_TTL_DAYS: intFrom(30, 1),
 		/** Admin accounts must set up two-factor authentication before using the app. */
 		REQUIRE_2FA_FOR_ADMINS: bool(false),
+		/** Rate limits (app/modules/security/rate-limit.server.ts): upload requests (one file each from the page) per user per hour. */
+		UPLOADS_PER_USER_PER_HOUR: intFrom(300, 1),
+		/** Transformation orders (one form submission, any number of photos) per user per hour. */
+		ORDERS_PER_USER_PER_HOUR: intFrom(60, 1),
+		/** GDPR data exports per user per 24 hours. */
+		EXPORTS_PER_USER_PER_DAY: intFrom(3, 1),
+		/** Incoming webhook calls (Stripe, Replicate) per source IP per minute. */
+		WEBHOOKS_PER_IP_PER_MINUTE: intFrom(600, 1),
 
 		SMTP_URL: optionalUrl,
 		MAIL_FROM: z.string().default('Renzo <bonjour@renzo.localhost>'),
@@ -51,6 +59,10 @@ const schema = z
 		/** Lifetime of the signed URLs that deliver images to browsers. */
 		SIGNED_URL_TTL_SECONDS: intFrom(900, 30),
 		UPLOAD_MAX_BYTES: intFrom(50 * 1024 * 1024, 1),
+		/** Originals of projects archived longer than this are deleted (thumbnails, previews and results stay). */
+		RETENTION_ARCHIVED_ORIGINALS_DAYS: intFrom(365, 1),
+		/** How long a GDPR export archive can be downloaded before it is deleted. */
+		EXPORT_RETENTION_HOURS: intFrom(24, 1),
 		/** Per-user storage quota for originals (default 20 GiB). */
 		STORAGE_QUOTA_BYTES: intFrom(20 * 1024 * 1024 * 1024, 1),
 		/** Decoding refuses images above this many pixels (decompression bombs). */
@@ -67,6 +79,8 @@ const schema = z
 		TRANSFORMATION_TIMEOUT_MINUTES: intFrom(30, 1),
 		/** Without a webhook after this long, the reconcile job asks the provider. */
 		TRANSFORMATION_RECONCILE_AFTER_SECONDS: intFrom(120, 1),
+		/** Predictions started and not finished, all users together: a new one waits (up to 30 s) while there are this many. */
+		TRANSFORMATION_MAX_IN_FLIGHT: intFrom(200, 1),
 
 		/** Stripe (payments). Both unset → billing pages say payments are not configured. */
 		STRIPE_SECRET_KEY: optionalString,
@@ -78,9 +92,23 @@ const schema = z
 		/** JSON of the credit packs and monthly plans on sale (see app/modules/billing/offer.server.ts). */
 		BILLING_OFFER: optionalString,
 
+		/** Public API: requests per minute allowed for each API key (429 beyond, decision 013). */
+		API_RATE_LIMIT_PER_MINUTE: intFrom(300, 1),
+
 		/** Web process forks the worker unless this is false (e.g. when run as two services). */
 		RUN_WORKER: bool(true),
+		/** On SIGTERM, running jobs get this long to finish; unfinished ones go back to the queue (keep under Fly's kill_timeout). */
+		WORKER_SHUTDOWN_GRACE_SECONDS: intFrom(20, 1),
 		SENTRY_DSN: optionalUrl,
+
+		/** Outgoing webhooks: an order that takes the balance below this many credits sends `credits.low`. */
+		CREDITS_LOW_THRESHOLD: intFrom(5),
+		/** Outgoing webhooks may target http://127.0.0.1 (local receivers: tests, development). Refused in production. */
+		WEBHOOKS_ALLOW_LOOPBACK: bool(false),
+		/** An endpoint is disabled when this many deliveries in a row exhausted their retries… */
+		WEBHOOKS_DISABLE_AFTER_FAILURES: intFrom(5, 1),
+		/** …or when a delivery fails and the endpoint has not answered 2xx for this many hours. */
+		WEBHOOKS_DISABLE_AFTER_HOURS: intFrom(24, 1),
 	})
 	.superRefine((env, ctx) => {
 		if (env.NODE_ENV !== 'production') return
@@ -99,6 +127,12 @@ const schema = z
 		if (!env.APP_URL)
 			ctx.addIssue({ code: 'custom', path: ['APP_URL'], message: 'required in production (public https URL, used in emails)' })
 		if (!env.SMTP_URL) ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'required in production (login emails)' })
+		if (env.WEBHOOKS_ALLOW_LOOPBACK)
+			ctx.addIssue({
+				code: 'custom',
+				path: ['WEBHOOKS_ALLOW_LOOPBACK'],
+				message: 'must be off in production (webhooks never call loopback addresses there)',
+			})
 	})
 
 export type Env = z.infer<typeof schema> & { SESSION_SECRET: string; APP_URL: string }

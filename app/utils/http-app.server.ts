@@ -5,7 +5,8 @@ import { createReadableStreamFromReadable, type AppLoadContext } from '@remix-ru
 import express from 'express'
 import * as csrf from './csrf.server.ts'
 import type { Env } from './env.server.ts'
-import { checkHealth } from './health.server.ts'
+import { translate } from '#app/modules/i18n/catalog.ts'
+import { checkHealth, databaseReachable } from './health.server.ts'
 import { log } from './logger.server.ts'
 import { REQUEST_ID_HEADER } from './request-id.server.ts'
 import { externalOrigins, securityHeaders } from './security-headers.server.ts'
@@ -18,6 +19,8 @@ declare module '@remix-run/node' {
 }
 
 const FORM_LIMIT_BYTES = 64 * 1024
+/** What a 503 asks clients (and Fly's proxy) to wait before trying again while the database is away. */
+const RETRY_AFTER_SECONDS = 5
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 // Routes authenticated by a signature or a bearer token, not by a browser session.
 const CSRF_EXEMPT = [/^\/webhooks\//, /^\/api\//]
@@ -35,8 +38,11 @@ export function createHttpApp(options: {
 	handleRemix: RemixHandler
 	/** Vite's dev middleware, or the folder of the client build. */
 	assets?: express.RequestHandler | string
+	/** Asked after a 5xx: when the database is away the answer becomes a 503 (default: a `SELECT 1`). */
+	databaseReachable?: () => Promise<boolean>
 }) {
 	const { env, handleRemix } = options
+	const reachable = options.databaseReachable ?? (() => databaseReachable())
 	const production = env.NODE_ENV === 'production'
 	const https = env.APP_URL.startsWith('https:')
 	const external = externalOrigins(env)
@@ -76,6 +82,7 @@ export function createHttpApp(options: {
 
 	app.get('/healthz', async (_req, res) => {
 		const health = await checkHealth()
+		if (health.status !== 'ok') res.set('Retry-After', String(RETRY_AFTER_SECONDS))
 		res
 			.status(health.status === 'ok' ? 200 : 503)
 			.set('Cache-Control', 'no-store')
@@ -120,15 +127,36 @@ export function createHttpApp(options: {
 				if (!csrf.csrfMatches(csrfToken, submitted)) {
 					return refuse(res, 403, 'Le formulaire a expiré ou ne vient pas de Renzo. Rechargez la page et réessayez.')
 				}
+				// Postgres cannot store U+0000 in text, and no keyboard types it: a form carrying one is refused
+				// whole here, rather than failing as a 500 in whichever field reaches the database first.
+				if (body && type.startsWith('application/x-www-form-urlencoded') && (body.includes(0) || body.includes('%00')))
+					return refuse(res, 400, translate('fr', 'input.error.nul'))
+				// Pages only take forms (the API and webhooks have their own paths): anything else would reach
+				// a route's formData() and fail there as a 500.
+				if (body && body.length > 0 && !type.startsWith('application/x-www-form-urlencoded'))
+					return refuse(res, 415, translate('fr', 'input.error.notAForm'))
 			}
 			const response = await handleRemix(toFetchRequest(req, res, body), { nonce: res.locals.nonce as string, csrfToken })
+			// A loader that failed because the database is away: a clear 503, not a 500 page.
+			if (response.status >= 500 && !(await reachable())) {
+				await response.body?.cancel().catch(() => {})
+				return unavailable(res)
+			}
+			// Answered before its body was read (a 413 from a route's own cap, an early refusal): the
+			// unread bytes would stay in the socket and wedge the next request on this keep-alive
+			// connection (a proxy pooling connections would hang someone else's request). Close it instead.
+			if (!req.complete) res.setHeader('Connection', 'close')
 			await sendFetchResponse(res, response)
 		} catch (error) {
 			next(error)
 		}
 	})
 
-	app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+	app.use(async (error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+		if (!res.headersSent && !(await reachable())) {
+			log.warn('request failed while the database is unreachable', { error })
+			return unavailable(res)
+		}
 		log.error('unhandled request error', { error })
 		if (!res.headersSent) res.status(500).type('text/plain').send('Une erreur est survenue.')
 		else res.end()
@@ -136,13 +164,30 @@ export function createHttpApp(options: {
 	return app
 }
 
-function refuse(res: express.Response, status: 403 | 413, message: string) {
+function refuse(res: express.Response, status: 400 | 403 | 413, message: string) {
 	const title = status === 413 ? 'Requête trop volumineuse' : 'Action refusée'
 	res
 		.status(status)
 		.type('html')
 		.send(
 			`<!doctype html><html lang="fr"><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${title} — Renzo</title><body style="font-family:system-ui;max-width:40rem;margin:3rem auto;padding:0 1rem"><h1>${title}</h1><p>${message}</p><p><a href="/">Retour à l’accueil</a></p></body></html>`,
+		)
+}
+
+/**
+ * The database is unreachable (stopped, restarting, network cut): a short French page with
+ * Retry-After, served without touching the database, so the process keeps answering fast. No
+ * inline style: the CSP (style-src 'self') would refuse it.
+ */
+function unavailable(res: express.Response) {
+	const t = (key: Parameters<typeof translate>[1]) => translate('fr', key)
+	res
+		.status(503)
+		.set('Retry-After', String(RETRY_AFTER_SECONDS))
+		.set('Cache-Control', 'no-store')
+		.type('html')
+		.send(
+			`<!doctype html><html lang="fr"><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${t('unavailable.title')} — Renzo</title><body><h1>${t('unavailable.title')}</h1><p role="status">${t('unavailable.text')}</p><p>${t('unavailable.detail')}</p><p><a href="">${t('unavailable.retry')}</a></p></body></html>`,
 		)
 }
 

@@ -100,10 +100,24 @@ describe('HTTP layer', () => {
 		).toBe(200)
 		const viaHeader = await fetch(`${base}/x`, {
 			method: 'POST',
-			headers: { 'X-CSRF-Token': token, Cookie: `__csrf=${token}`, 'Content-Type': 'application/json' },
-			body: '{"a":1}',
+			headers: { 'X-CSRF-Token': token, Cookie: `__csrf=${token}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+			body: 'a=1',
 		})
 		expect(viaHeader.status).toBe(200)
+		// Pages take forms only: JSON or text with a valid token is refused before any route (a route's
+		// formData() would fail as a 500); an empty body is not a form problem.
+		const seenBefore = seen.length
+		for (const type of ['application/json', 'text/plain', '']) {
+			const notAForm = await fetch(`${base}/x`, {
+				method: 'POST',
+				headers: { 'X-CSRF-Token': token, Cookie: `__csrf=${token}`, ...(type ? { 'Content-Type': type } : {}) },
+				body: type ? '{"intent":"create"}' : new Uint8Array([123, 125]),
+			})
+			expect(notAForm.status, type).toBe(415)
+			expect(await notAForm.text()).toContain('Les pages de Renzo n’acceptent que des formulaires')
+		}
+		expect(seen).toHaveLength(seenBefore)
+		expect((await fetch(`${base}/x`, { method: 'POST', headers: { 'X-CSRF-Token': token, Cookie: `__csrf=${token}` } })).status).toBe(200)
 	})
 
 	test('a mutation from another origin is refused even with a valid token', async () => {

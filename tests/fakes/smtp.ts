@@ -2,19 +2,32 @@ import type { AddressInfo } from 'node:net'
 import { simpleParser, type ParsedMail } from 'mailparser'
 import { SMTPServer } from 'smtp-server'
 
-/** A real SMTP server on 127.0.0.1 that keeps every message it receives, parsed. */
-export async function startSmtpServer(options: { onMessage?: (mail: ParsedMail, envelopeTo: string[]) => void } = {}) {
+/**
+ * A real SMTP server on 127.0.0.1 that keeps every message it receives, parsed. `replyDelayMs`
+ * (changeable later) holds the final answer to each message that long, like a slow relay: a
+ * client that leaves meanwhile has not sent it, and the message is not kept.
+ */
+export async function startSmtpServer(
+	options: { onMessage?: (mail: ParsedMail, envelopeTo: string[]) => void; replyDelayMs?: number } = {},
+) {
 	const messages: ParsedMail[] = []
 	const waiters: (() => void)[] = []
+	const closed = new Set<string>()
+	const slow = { replyDelayMs: options.replyDelayMs ?? 0 }
 	const server = new SMTPServer({
 		secure: false,
 		authOptional: true,
 		// Otherwise it offers STARTTLS with an expired built-in certificate (STACK-NOTES).
 		disabledCommands: ['STARTTLS'],
 		logger: false,
+		onClose(session) {
+			closed.add(session.id)
+		},
 		onData(stream, session, callback) {
 			simpleParser(stream)
-				.then((mail) => {
+				.then(async (mail) => {
+					if (slow.replyDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, slow.replyDelayMs))
+					if (closed.has(session.id)) return callback()
 					messages.push(mail)
 					options.onMessage?.(
 						mail,
@@ -32,6 +45,10 @@ export async function startSmtpServer(options: { onMessage?: (mail: ParsedMail, 
 		url: `smtp://127.0.0.1:${port}`,
 		port,
 		messages,
+		/** Holds the answer to each message this long (0: at once). */
+		setReplyDelay(ms: number) {
+			slow.replyDelayMs = ms
+		},
 		/** Resolves with the first message to `to` (waits up to `timeoutMs`). */
 		async waitFor(to: string, timeoutMs = 15_000): Promise<ParsedMail> {
 			const deadline = Date.now() + timeoutMs

@@ -11,20 +11,22 @@ export { isLoopbackUrl }
  * A real HTTP fake of the part of Stripe's API that Renzo uses, reached through the `stripe` SDK's
  * `host`/`port`/`protocol` options (STACK-NOTES): form-encoded requests, Bearer auth, the
  * Idempotency-Key contract (same key → same answer; same key with other parameters → 400
- * idempotency_error), Stripe's error JSON. Customers, Checkout Sessions (payment and
- * subscription), billing portal sessions, invoices; a hosted checkout page (`/pay/<id>`) whose
- * « Payer » button completes the session and delivers signed webhook events before redirecting
- * to success_url, like Stripe does (events signed with `Stripe.webhooks.generateTestHeaderString`,
- * bodies pretty-printed as Stripe sends them).
+ * idempotency_error), Stripe's error JSON. Customers (created, deleted), Checkout Sessions
+ * (payment and subscription), subscriptions (listed, cancelled), billing portal sessions,
+ * invoices; a hosted checkout page (`/pay/<id>`) whose « Payer » button completes the session
+ * and delivers signed webhook events before redirecting to success_url, like Stripe does (events
+ * signed with `Stripe.webhooks.generateTestHeaderString`, bodies pretty-printed as Stripe sends
+ * them).
  *
  * SAFETY: webhooks are only ever delivered to 127.0.0.1, localhost (pinned to 127.0.0.1) or ::1
  * (`isLoopbackUrl`); any other URL is recorded as refused, never connected to.
  *
  * Not modelled: real card flows (3-D Secure, declines, async payment methods), Stripe's own retries
  * of failed deliveries (use `deliver`), proration and plan changes, promotion codes, setup mode,
- * session expiry, list pagination other than invoices. Tax: with `automatic_tax.enabled`, 20 %
- * French VAT (inclusive prices: tax included; exclusive: added; unspecified: inclusive for EUR).
- * The portal cancels subscriptions at once (Stripe's default is at the period end).
+ * session expiry, `ending_before` on lists other than invoices. Tax: with
+ * `automatic_tax.enabled`, 20 % French VAT (inclusive prices: tax included; exclusive: added;
+ * unspecified: inclusive for EUR). The portal cancels subscriptions at once (Stripe's default is
+ * at the period end).
  */
 
 export type Metadata = Record<string, string>
@@ -258,6 +260,35 @@ const INVOICE_LIST_PARAMS = new Set([
 	'status',
 	'subscription',
 ])
+
+const SUBSCRIPTION_LIST_PARAMS = new Set([
+	'automatic_tax',
+	'collection_method',
+	'created',
+	'current_period_end',
+	'current_period_start',
+	'customer',
+	'customer_account',
+	'ending_before',
+	'expand',
+	'limit',
+	'price',
+	'starting_after',
+	'status',
+	'test_clock',
+])
+const SUBSCRIPTION_LIST_STATUSES = [
+	'active',
+	'all',
+	'canceled',
+	'ended',
+	'incomplete',
+	'incomplete_expired',
+	'past_due',
+	'paused',
+	'trialing',
+	'unpaid',
+] as const
 
 /**
  * Decodes Stripe's form encoding (`a[b][0][c]=v`, as the SDK writes it) into nested objects,
@@ -741,6 +772,7 @@ export class StripeFake {
 		if (method === 'POST' && path === '/v1/billing_portal/sessions') return this.createPortalSession(params)
 		if (method === 'GET' && path === '/v1/invoices') return this.listInvoices(params)
 		if (method === 'GET' && (match = /^\/v1\/invoices\/([^/]+)$/.exec(path))) return this.found(this.invoices, 'invoice', match[1]!)
+		if (method === 'GET' && path === '/v1/subscriptions') return this.listSubscriptions(params)
 		if ((match = /^\/v1\/subscriptions\/([^/]+)$/.exec(path))) {
 			if (method === 'GET') return this.found(this.subscriptions, 'subscription', match[1]!)
 			if (method === 'DELETE') return this.deleteSubscription(match[1]!)
@@ -1204,6 +1236,31 @@ export class StripeFake {
 			list = list.slice(Math.max(0, index - limit), index)
 		}
 		return { object: 'list', data: list.slice(0, limit), has_more: list.length > limit, url: '/v1/invoices' }
+	}
+
+	/** Newest first; without `status`, canceled ones are left out (as Stripe does); `status=all` lists every one. */
+	private listSubscriptions(params: Params) {
+		rejectUnknown(params, SUBSCRIPTION_LIST_PARAMS)
+		const limit = params.limit === undefined ? 10 : asInteger(params.limit, 'limit', 1)
+		if (limit > 100) throw invalid('This value must be less than or equal to 100.', 'limit')
+		const customer = optionalString(params, 'customer')
+		if (customer !== null && !this.customers.has(customer)) throw noSuch('customer', customer, 'customer')
+		const status = params.status === undefined ? null : oneOf(params.status, SUBSCRIPTION_LIST_STATUSES, 'status')
+		let list = [...this.subscriptions.values()]
+			.filter((subscription) => customer === null || subscription.customer === customer)
+			.filter((subscription) =>
+				status === null
+					? subscription.status !== 'canceled'
+					: status === 'all' || status === subscription.status || (status === 'ended' && subscription.status === 'canceled'),
+			)
+			.reverse()
+		const after = optionalString(params, 'starting_after')
+		if (after !== null) {
+			const index = list.findIndex((subscription) => subscription.id === after)
+			if (index < 0) throw noSuch('subscription', after, 'starting_after')
+			list = list.slice(index + 1)
+		}
+		return { object: 'list', data: list.slice(0, limit), has_more: list.length > limit, url: '/v1/subscriptions' }
 	}
 
 	// --- Payments ---

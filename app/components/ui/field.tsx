@@ -32,3 +32,22 @@ export function Field({
 		</div>
 	)
 }
+
+/**
+ * The 6-digit code field (login, second factor, account deletion): numeric keypad on phones,
+ * offered from the SMS/email autofill, a space tolerated (maxLength 7: "123 456").
+ */
+export function CodeField(props: { label: string; hint?: string; error?: string | null; autoFocus?: boolean }) {
+	return (
+		<Field
+			{...props}
+			name="code"
+			className="code"
+			inputMode="numeric"
+			autoComplete="one-time-code"
+			pattern="[0-9]{6}"
+			maxLength={7}
+			required
+		/>
+	)
+}

@@ -27,6 +27,8 @@ export type LoginFailure =
 	| { reason: 'locked' }
 	| { reason: 'expired' }
 	| { reason: 'other_browser' }
+	/** The account asked to be deleted (decision 012): it can no longer be logged into. */
+	| { reason: 'deletion_pending' }
 
 export class LoginError extends Error {
 	constructor(readonly failure: LoginFailure) {

@@ -93,6 +93,14 @@ export async function requireUser(request: Request): Promise<SessionUser> {
 	throw redirect(back === '/' ? '/login' : `/login?${new URLSearchParams({ redirectTo: back })}`)
 }
 
+/** The logged-in admin; anyone else (logged out included) gets a 404, as if the page did not exist. */
+export async function requireAdmin(request: Request): Promise<SessionUser> {
+	const user = await getSessionUser(request)
+	if (user?.role !== 'admin') throw new Response('Not found', { status: 404 })
+	// Through requireUser: an admin who must set up two-factor (REQUIRE_2FA_FOR_ADMINS) is sent to do so first.
+	return requireUser(request)
+}
+
 /** Starts a fresh session (a new id at every login: no fixation) and returns its Set-Cookie. */
 export async function createUserSession(userId: string, request: Request) {
 	const raw = crypto.randomBytes(32).toString('base64url')
@@ -132,12 +140,12 @@ export function listSessions(userId: string) {
 
 /** Revokes every session of the user, or every one but `keep`. */
 export async function revokeSessions(userId: string, options: { keep?: string | null; request: Request }) {
-	await withUser(userId, (tx) =>
+	const { count } = await withUser(userId, (tx) =>
 		tx.session.updateMany({
 			where: { userId, revokedAt: null, ...(options.keep ? { id: { not: options.keep } } : {}) },
 			data: { revokedAt: new Date() },
 		}),
 	)
 	if (!options.keep) requestMemo(options.request).delete(SESSION)
-	await audit(options.keep ? 'session.revoked_others' : 'session.revoked_all', { userId, request: options.request })
+	await audit(options.keep ? 'session.revoked_others' : 'session.revoked_all', { userId, request: options.request, data: { count } })
 }

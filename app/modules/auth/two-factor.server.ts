@@ -123,7 +123,7 @@ async function limited<T>(userId: string, request: Request, check: () => Promise
 	}
 	if ('gone' in verdict) throw new TwoFactorError({ reason: 'expired' })
 	const locked = limit.remaining === 0
-	await audit(locked ? 'login.locked' : 'login.code_failed', { userId, request, data: { factor: 'second', reason: verdict.wrong } })
+	await audit(locked ? 'login.locked' : 'two_factor.code_failed', { userId, request, data: { factor: 'second', reason: verdict.wrong } })
 	throw new TwoFactorError(
 		locked ? { reason: 'locked', retryAfterSeconds: limit.retryAfterSeconds } : { reason: verdict.wrong, remaining: limit.remaining },
 	)
@@ -154,9 +154,14 @@ async function useRecoveryCode(userId: string, code: string): Promise<Verdict<'r
 
 /** Checks a second factor of an account that has two-factor on; returns which kind was used. */
 export async function verifySecondFactor(input: { userId: string; code: SecondFactorCode; request: Request }) {
-	return limited(input.userId, input.request, () =>
+	const kind = await limited(input.userId, input.request, () =>
 		input.code.kind === 'totp' ? useTotp(input.userId, input.code.value) : useRecoveryCode(input.userId, input.code.value),
 	)
+	if (kind === 'recovery') {
+		const remaining = await privileged().recoveryCode.count({ where: { userId: input.userId, usedAt: null } })
+		await audit('two_factor.recovery_used', { userId: input.userId, request: input.request, data: { remaining } })
+	}
+	return kind
 }
 
 /** What the settings page shows: status, remaining recovery codes, and an enrolment in progress. */
@@ -212,6 +217,7 @@ export async function confirmEnrolment(input: { userId: string; code: SecondFact
 				WHERE id = ${input.userId}::uuid AND totp_enabled_at IS NULL AND totp_secret = ${sealed}`
 			if (updated !== 1) return false
 			await replaceRecoveryCodes(tx, input.userId, recoveryCodes)
+			await audit('two_factor.enabled', { userId: input.userId, request: input.request }, tx)
 			return true
 		})
 		return activated ? { ok: recoveryCodes } : { gone: true }
@@ -223,7 +229,10 @@ export async function confirmEnrolment(input: { userId: string; code: SecondFact
 export async function regenerateRecoveryCodes(input: { userId: string; code: SecondFactorCode; request: Request }) {
 	await verifySecondFactor(input)
 	const codes = newRecoveryCodes()
-	await privileged().$transaction((tx) => replaceRecoveryCodes(tx, input.userId, codes))
+	await privileged().$transaction(async (tx) => {
+		await replaceRecoveryCodes(tx, input.userId, codes)
+		await audit('two_factor.recovery_regenerated', { userId: input.userId, request: input.request }, tx)
+	})
 	return codes
 }
 
@@ -231,12 +240,13 @@ export async function regenerateRecoveryCodes(input: { userId: string; code: Sec
 export async function disableTwoFactor(input: { user: { id: string; role: string }; code: SecondFactorCode; request: Request }) {
 	if (twoFactorRequiredFor(input.user)) throw new TwoFactorError({ reason: 'required' })
 	await verifySecondFactor({ userId: input.user.id, code: input.code, request: input.request })
-	await privileged().$transaction([
-		privileged().user.update({
+	await privileged().$transaction(async (tx) => {
+		await tx.user.update({
 			where: { id: input.user.id },
 			data: { totpSecret: null, totpEnabledAt: null, totpLastUsedStep: null },
 			select: { id: true },
-		}),
-		privileged().recoveryCode.deleteMany({ where: { userId: input.user.id } }),
-	])
+		})
+		await tx.recoveryCode.deleteMany({ where: { userId: input.user.id } })
+		await audit('two_factor.disabled', { userId: input.user.id, request: input.request }, tx)
+	})
 }

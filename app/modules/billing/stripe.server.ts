@@ -79,3 +79,37 @@ export function constructStripeEvent(rawBody: string | Buffer, signatureHeader: 
 	if (timestamp > Date.now() / 1000 + FUTURE_TOLERANCE_SECONDS) throw new StripeSignatureError('Timestamp in the future')
 	return event
 }
+
+/** Subscription states that bill or may still bill. */
+const LIVE_SUBSCRIPTION_STATUSES = new Set(['active', 'trialing', 'past_due', 'unpaid', 'incomplete', 'paused'])
+
+const isMissing = (error: unknown) => error instanceof Stripe.errors.StripeInvalidRequestError && error.code === 'resource_missing'
+
+/**
+ * Account erasure: cancels the customer's live subscriptions at once (no proration, no final
+ * invoice), then deletes the customer. Its invoices stay at Stripe. Retry-safe: a customer
+ * already deleted (or never known to this Stripe account) resolves 'missing'.
+ */
+export async function deleteCustomer(customerId: string): Promise<'deleted' | 'missing'> {
+	const stripe = getStripe()
+	const live: string[] = []
+	try {
+		for await (const subscription of stripe.subscriptions.list({ customer: customerId, status: 'all', limit: 100 }))
+			if (LIVE_SUBSCRIPTION_STATUSES.has(subscription.status)) live.push(subscription.id)
+	} catch (error) {
+		if (isMissing(error)) return 'missing'
+		throw error
+	}
+	for (const id of live) {
+		await stripe.subscriptions.cancel(id).catch((error: unknown) => {
+			if (!isMissing(error)) throw error
+		})
+	}
+	try {
+		await stripe.customers.del(customerId)
+	} catch (error) {
+		if (isMissing(error)) return 'missing'
+		throw error
+	}
+	return 'deleted'
+}

@@ -65,6 +65,22 @@ export function grant(
 }
 
 /**
+ * An admin's correction, up or down (`credits` is signed, never 0). Once per key; throws
+ * InsufficientCreditsError, writing nothing, if it would take the balance below zero.
+ */
+export function adjust(db: Db, input: { userId: string; credits: number; idempotencyKey: string; note: string; reference?: string }) {
+	if (input.credits === 0) throw new RangeError('an adjustment moves at least one credit')
+	return insertMovement(db, {
+		userId: input.userId,
+		delta: input.credits,
+		reason: 'admin_adjustment',
+		reference: input.reference ?? null,
+		idempotencyKey: input.idempotencyKey,
+		note: input.note,
+	})
+}
+
+/**
  * Takes credits back for good (a refunded purchase, decision 011). Once per key; throws
  * InsufficientCreditsError if the balance cannot cover it: lock the user row and read the
  * balance first to take back only what is left.
@@ -99,20 +115,52 @@ export function reserve(db: Db, input: { userId: string; credits: number; refere
 	})
 }
 
+/**
+ * `reserve` for many references at once, in ONE statement (the ledger's trigger still applies
+ * each row in turn): all of them or, if the balance cannot cover the lot, none (throws
+ * InsufficientCreditsError and the statement writes nothing). Returns how many were applied
+ * (a reference already reserved is skipped, as with `reserve`).
+ */
+export async function reserveMany(db: Db, input: { userId: string; credits: number; references: string[] }) {
+	if (input.credits <= 0 || !Number.isSafeInteger(input.credits))
+		throw new RangeError('a reservation takes a whole number of credits, at least one')
+	if (input.references.length === 0) return 0
+	try {
+		const rows = await db.$queryRaw<{ balance_after: number }[]>`
+			INSERT INTO credit_ledger (user_id, delta, reason, reference, idempotency_key)
+			SELECT ${input.userId}::uuid, ${-input.credits}::int, 'reservation'::ledger_reason, ref, 'reserve:' || ref
+			FROM unnest(${input.references}::text[]) WITH ORDINALITY AS r(ref, n)
+			ORDER BY n
+			RETURNING balance_after`
+		return rows.length
+	} catch (error) {
+		if (isPgError(error, '23514')) throw new InsufficientCreditsError()
+		throw error
+	}
+}
+
 async function settle(db: Db, input: { userId: string; reference: string }, outcome: 'capture' | 'release') {
-	const reservation = await db.creditLedger.findUnique({
-		where: { idempotencyKey: `reserve:${input.reference}` },
-		select: { delta: true, userId: true },
-	})
+	// One statement: the settling row is made from the reservation itself (capture and release
+	// share one key: a reservation is settled exactly once, one way). No row back means no such
+	// reservation of this user, or one already settled (the trigger skipped the duplicate key).
+	const reserveKey = `reserve:${input.reference}`
+	let rows: { balance_after: number }[]
+	try {
+		rows = await db.$queryRaw<{ balance_after: number }[]>`
+			INSERT INTO credit_ledger (user_id, delta, reason, reference, idempotency_key)
+			SELECT r.user_id, CASE WHEN ${outcome} = 'capture' THEN 0 ELSE -r.delta END, ${outcome}::ledger_reason, ${input.reference},
+				${`settle:${input.reference}`}
+			FROM credit_ledger r WHERE r.idempotency_key = ${reserveKey} AND r.user_id = ${input.userId}::uuid
+			RETURNING balance_after`
+	} catch (error) {
+		// Two transactions racing on the same key: the loser hits the unique index.
+		if (isPgError(error, '23505')) return { applied: false, balanceAfter: null }
+		throw error
+	}
+	if (rows[0]) return { applied: true, balanceAfter: rows[0].balance_after }
+	const reservation = await db.creditLedger.findUnique({ where: { idempotencyKey: reserveKey }, select: { userId: true } })
 	if (!reservation || reservation.userId !== input.userId) throw new UnknownReservationError(input.reference)
-	// Capture and release share one key: a reservation is settled exactly once, one way.
-	return insertMovement(db, {
-		userId: input.userId,
-		delta: outcome === 'capture' ? 0 : -reservation.delta,
-		reason: outcome,
-		reference: input.reference,
-		idempotencyKey: `settle:${input.reference}`,
-	})
+	return { applied: false, balanceAfter: null }
 }
 
 /** The reserved work succeeded: the credits are spent for good (a zero-delta record). */

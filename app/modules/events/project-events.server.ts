@@ -12,6 +12,8 @@ import { log } from '#app/utils/logger.server.ts'
  */
 
 const CHANNEL = 'renzo_project_events'
+/** The channel, for a writer that NOTIFYs from its own SQL statement (same payload as notifyProject, as JSON). */
+export const PROJECT_EVENTS_CHANNEL = CHANNEL
 
 export type ProjectEvent = {
 	projectId: string

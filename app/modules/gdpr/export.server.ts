@@ -5,7 +5,7 @@ import { z } from 'zod'
 import { audit } from '#app/modules/audit/audit.server.ts'
 import { queueEmail } from '#app/modules/email/send.server.ts'
 import { enqueue } from '#app/modules/queue/boss.server.ts'
-import { hitRateLimit } from '#app/modules/security/rate-limit.server.ts'
+import { enforceRateLimit, rateLimitOf, RateLimitError } from '#app/modules/security/rate-limit.server.ts'
 import { storageKeys } from '#app/modules/storage/keys.ts'
 import { getStorage, UnsafeKeyError } from '#app/modules/storage/storage.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
@@ -13,8 +13,10 @@ import { privileged, withUser } from '#app/utils/db.server.ts'
 import { log } from '#app/utils/logger.server.ts'
 import { exportReadyEmail } from './export-email.server.ts'
 
-export const EXPORT_TTL_HOURS = 24
-export const MAX_EXPORTS_PER_DAY = 3
+/** How long an archive can be downloaded (EXPORT_RETENTION_HOURS); then the purge deletes it. */
+export const exportTtlHours = () => getEnv().EXPORT_RETENTION_HOURS
+/** Export requests allowed per user and 24 h (EXPORTS_PER_USER_PER_DAY). */
+export const maxExportsPerDay = () => rateLimitOf('exports').limit
 /** A queued export older than this no longer blocks a new request (its job has given up). */
 const PENDING_WINDOW_MS = 60 * 60 * 1000
 
@@ -42,14 +44,18 @@ export async function listExports(userId: string) {
 }
 
 /**
- * Asks for an export (GDPR art. 15/20): one pending at a time and MAX_EXPORTS_PER_DAY per 24 h.
+ * Asks for an export (GDPR art. 15/20): one pending at a time and EXPORTS_PER_USER_PER_DAY per 24 h.
  * The row, the audit event and the job are written in one transaction.
  */
 export async function requestExport(userId: string, request?: Request) {
 	const pending = await withUser(userId, (tx) => findPending(tx, userId))
 	if (pending) throw new ExportError('pending')
-	const limit = await hitRateLimit(`gdpr-export:${userId}`, MAX_EXPORTS_PER_DAY, 24 * 3600)
-	if (!limit.allowed) throw new ExportError('rate_limited', limit.retryAfterSeconds)
+	try {
+		await enforceRateLimit('exports', userId, { userId, request })
+	} catch (error) {
+		if (error instanceof RateLimitError) throw new ExportError('rate_limited', error.retryAfterSeconds)
+		throw error
+	}
 	return withUser(userId, async (tx) => {
 		// Two clicks at once: the second waits here, then sees the first one's row.
 		await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`gdpr-export:${userId}`}))`
@@ -72,131 +78,184 @@ function findPending(tx: Parameters<Parameters<typeof withUser>[1]>[0], userId: 
 export async function collectUserData(userId: string) {
 	const db = privileged()
 	const where = { userId }
-	const [account, sessions, projects, photos, transformations, ledger, purchases, subscriptions, customStyles, auditEvents, exports] =
-		await Promise.all([
-			db.user.findUniqueOrThrow({
-				where: { id: userId },
-				select: {
-					id: true,
-					email: true,
-					name: true,
-					role: true,
-					locale: true,
-					creditBalance: true,
-					stripeCustomerId: true,
-					totpEnabledAt: true,
-					storageQuotaBytes: true,
-					deletionRequestedAt: true,
-					createdAt: true,
-					updatedAt: true,
+	const [
+		account,
+		sessions,
+		projects,
+		photos,
+		transformations,
+		ledger,
+		purchases,
+		subscriptions,
+		customStyles,
+		auditEvents,
+		exports,
+		apiKeys,
+		webhookEndpoints,
+		webhookEvents,
+		webhookDeliveries,
+	] = await Promise.all([
+		db.user.findUniqueOrThrow({
+			where: { id: userId },
+			select: {
+				id: true,
+				email: true,
+				name: true,
+				role: true,
+				locale: true,
+				creditBalance: true,
+				stripeCustomerId: true,
+				totpEnabledAt: true,
+				storageQuotaBytes: true,
+				deletionRequestedAt: true,
+				createdAt: true,
+				updatedAt: true,
+			},
+		}),
+		db.session.findMany({
+			where,
+			orderBy: { createdAt: 'asc' },
+			select: { userAgent: true, createdAt: true, lastSeenAt: true, expiresAt: true, revokedAt: true },
+		}),
+		db.project.findMany({
+			where,
+			orderBy: { createdAt: 'asc' },
+			select: {
+				id: true,
+				name: true,
+				address: true,
+				reference: true,
+				status: true,
+				coverPhotoId: true,
+				archivedAt: true,
+				deletedAt: true,
+				createdAt: true,
+				updatedAt: true,
+			},
+		}),
+		db.photo.findMany({
+			where,
+			orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+			select: {
+				id: true,
+				projectId: true,
+				status: true,
+				originalKey: true,
+				originalFilename: true,
+				contentType: true,
+				sizeBytes: true,
+				width: true,
+				height: true,
+				sha256: true,
+				duplicateOfId: true,
+				errorCode: true,
+				originalPurgedAt: true,
+				createdAt: true,
+				updatedAt: true,
+			},
+		}),
+		db.transformation.findMany({
+			where,
+			orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+			select: {
+				id: true,
+				projectId: true,
+				photoId: true,
+				batchId: true,
+				kind: true,
+				roomType: true,
+				style: true,
+				customStyleId: true,
+				quality: true,
+				creditsCost: true,
+				status: true,
+				provider: true,
+				model: true,
+				input: true,
+				outputKey: true,
+				outputWidth: true,
+				outputHeight: true,
+				disclosureLabel: true,
+				errorCode: true,
+				createdAt: true,
+				startedAt: true,
+				completedAt: true,
+			},
+		}),
+		db.creditLedger.findMany({
+			where,
+			orderBy: { seq: 'asc' },
+			select: { delta: true, reason: true, reference: true, balanceAfter: true, note: true, createdAt: true },
+		}),
+		db.purchase.findMany({
+			where,
+			orderBy: { createdAt: 'asc' },
+			select: {
+				id: true,
+				packId: true,
+				credits: true,
+				amountCents: true,
+				currency: true,
+				status: true,
+				refundedCredits: true,
+				createdAt: true,
+				updatedAt: true,
+			},
+		}),
+		db.subscription.findMany({
+			where,
+			orderBy: { createdAt: 'asc' },
+			select: { planId: true, status: true, currentPeriodEnd: true, cancelAtPeriodEnd: true, createdAt: true, updatedAt: true },
+		}),
+		db.customStyle.findMany({
+			where,
+			orderBy: { createdAt: 'asc' },
+			select: { id: true, name: true, prompt: true, createdAt: true, updatedAt: true },
+		}),
+		db.auditEvent.findMany({ where, orderBy: { createdAt: 'asc' }, select: { type: true, data: true, createdAt: true } }),
+		db.dataExport.findMany({
+			where,
+			orderBy: { createdAt: 'asc' },
+			select: { id: true, status: true, createdAt: true, expiresAt: true },
+		}),
+		// The key's visible prefix only: never the hash.
+		db.apiKey.findMany({
+			where,
+			orderBy: { createdAt: 'asc' },
+			select: { id: true, name: true, prefix: true, createdAt: true, lastUsedAt: true, revokedAt: true },
+		}),
+		// Never the (sealed) signing secret.
+		db.webhookEndpoint.findMany({
+			where,
+			orderBy: { createdAt: 'asc' },
+			select: {
+				id: true,
+				url: true,
+				description: true,
+				events: true,
+				disabledAt: true,
+				disabledReason: true,
+				createdAt: true,
+				updatedAt: true,
+			},
+		}),
+		db.outgoingEvent.findMany({ where, orderBy: { createdAt: 'asc' }, select: { id: true, type: true, body: true, createdAt: true } }),
+		db.webhookDelivery.findMany({
+			where,
+			orderBy: { createdAt: 'asc' },
+			select: {
+				endpointId: true,
+				eventId: true,
+				status: true,
+				deliveredAt: true,
+				createdAt: true,
+				attemptLog: {
+					orderBy: { createdAt: 'asc' },
+					select: { number: true, trigger: true, statusCode: true, durationMs: true, error: true, createdAt: true },
 				},
-			}),
-			db.session.findMany({
-				where,
-				orderBy: { createdAt: 'asc' },
-				select: { userAgent: true, createdAt: true, lastSeenAt: true, expiresAt: true, revokedAt: true },
-			}),
-			db.project.findMany({
-				where,
-				orderBy: { createdAt: 'asc' },
-				select: {
-					id: true,
-					name: true,
-					address: true,
-					reference: true,
-					status: true,
-					coverPhotoId: true,
-					archivedAt: true,
-					deletedAt: true,
-					createdAt: true,
-					updatedAt: true,
-				},
-			}),
-			db.photo.findMany({
-				where,
-				orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-				select: {
-					id: true,
-					projectId: true,
-					status: true,
-					originalKey: true,
-					originalFilename: true,
-					contentType: true,
-					sizeBytes: true,
-					width: true,
-					height: true,
-					sha256: true,
-					duplicateOfId: true,
-					errorCode: true,
-					createdAt: true,
-					updatedAt: true,
-				},
-			}),
-			db.transformation.findMany({
-				where,
-				orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-				select: {
-					id: true,
-					projectId: true,
-					photoId: true,
-					batchId: true,
-					kind: true,
-					roomType: true,
-					style: true,
-					customStyleId: true,
-					quality: true,
-					creditsCost: true,
-					status: true,
-					provider: true,
-					model: true,
-					input: true,
-					outputKey: true,
-					outputWidth: true,
-					outputHeight: true,
-					disclosureLabel: true,
-					errorCode: true,
-					createdAt: true,
-					startedAt: true,
-					completedAt: true,
-				},
-			}),
-			db.creditLedger.findMany({
-				where,
-				orderBy: { seq: 'asc' },
-				select: { delta: true, reason: true, reference: true, balanceAfter: true, note: true, createdAt: true },
-			}),
-			db.purchase.findMany({
-				where,
-				orderBy: { createdAt: 'asc' },
-				select: {
-					id: true,
-					packId: true,
-					credits: true,
-					amountCents: true,
-					currency: true,
-					status: true,
-					refundedCredits: true,
-					createdAt: true,
-					updatedAt: true,
-				},
-			}),
-			db.subscription.findMany({
-				where,
-				orderBy: { createdAt: 'asc' },
-				select: { planId: true, status: true, currentPeriodEnd: true, cancelAtPeriodEnd: true, createdAt: true, updatedAt: true },
-			}),
-			db.customStyle.findMany({
-				where,
-				orderBy: { createdAt: 'asc' },
-				select: { id: true, name: true, prompt: true, createdAt: true, updatedAt: true },
-			}),
-			db.auditEvent.findMany({ where, orderBy: { createdAt: 'asc' }, select: { type: true, data: true, createdAt: true } }),
-			db.dataExport.findMany({
-				where,
-				orderBy: { createdAt: 'asc' },
-				select: { id: true, status: true, createdAt: true, expiresAt: true },
-			}),
-		])
+			},
+		}),
+	])
 	const { totpEnabledAt, ...details } = account
 	return {
 		account: { ...details, twoFactorEnabledAt: totpEnabledAt },
@@ -210,6 +269,8 @@ export async function collectUserData(userId: string) {
 		customStyles,
 		auditEvents,
 		exports,
+		apiKeys,
+		webhooks: { endpoints: webhookEndpoints, events: webhookEvents, deliveries: webhookDeliveries },
 	}
 }
 
@@ -231,7 +292,8 @@ export async function buildExport(exportId: string) {
 	const data = await collectUserData(row.userId)
 	const entries: Entry[] = []
 	const photos = data.photos.map(({ originalKey, ...photo }) => {
-		if (photo.status === 'uploading' || photo.status === 'error') return { ...photo, file: null }
+		// A retention-purged original is no longer stored (its row says when it went).
+		if (photo.status === 'uploading' || photo.status === 'error' || photo.originalPurgedAt) return { ...photo, file: null }
 		const path = `originaux/${photo.id}.${extension(originalKey)}`
 		entries.push({ key: originalKey, path, mtime: photo.createdAt })
 		return { ...photo, file: path }
@@ -250,7 +312,7 @@ export async function buildExport(exportId: string) {
 	const key = storageKeys.exportArchive(row.userId, row.id)
 	const { size } = await getStorage().put(key, exportZip(Buffer.from(json), entries, exportId), { contentType: 'application/zip' })
 
-	const expiresAt = new Date(Date.now() + EXPORT_TTL_HOURS * 3600 * 1000)
+	const expiresAt = new Date(Date.now() + exportTtlHours() * 3600 * 1000)
 	await privileged().$transaction(async (tx) => {
 		const updated = await tx.dataExport.updateMany({
 			where: { id: row.id, status: 'queued' },
@@ -263,7 +325,7 @@ export async function buildExport(exportId: string) {
 			locale: data.account.locale,
 			link: new URL(`/settings/export/${row.id}`, getEnv().APP_URL).toString(),
 			sizeMb: (size / 1_000_000).toFixed(1),
-			hours: EXPORT_TTL_HOURS,
+			hours: exportTtlHours(),
 		})
 		await queueEmail(message, { tx })
 	})
@@ -328,21 +390,32 @@ export async function exportDownloadUrl(userId: string, exportId: string) {
 	return getStorage().signedUrl(row.key, { downloadName: `renzo-donnees-${date}.zip`, expiresInSeconds: 300 })
 }
 
-/** Maintenance: deletes expired archives (object, then the row turns `expired`); gives up stuck requests. */
-export async function purgeExpiredExports() {
+/**
+ * Maintenance and retention: deletes expired archives (object, then the row turns `expired`), by
+ * batches of `batchSize`; gives up stuck requests. Idempotent: an object already gone is fine.
+ */
+export async function purgeExpiredExports(options: { now?: Date; batchSize?: number } = {}) {
 	const db = privileged()
-	const expired = await db.dataExport.findMany({
-		where: { status: 'ready', expiresAt: { lte: new Date() } },
-		select: { id: true, key: true },
-		take: 500,
-	})
-	for (const row of expired) {
-		if (row.key) await getStorage().delete(row.key)
-		await db.dataExport.update({ where: { id: row.id }, data: { status: 'expired', key: null } })
+	const now = options.now ?? new Date()
+	const batchSize = options.batchSize ?? 200
+	let purged = 0
+	for (;;) {
+		const expired = await db.dataExport.findMany({
+			where: { status: 'ready', expiresAt: { lte: now } },
+			orderBy: { id: 'asc' },
+			select: { id: true, key: true },
+			take: batchSize,
+		})
+		for (const row of expired) {
+			if (row.key) await getStorage().delete(row.key)
+			await db.dataExport.updateMany({ where: { id: row.id, status: 'ready' }, data: { status: 'expired', key: null } })
+		}
+		purged += expired.length
+		if (expired.length < batchSize) break
 	}
 	await db.dataExport.updateMany({
-		where: { status: 'queued', createdAt: { lt: new Date(Date.now() - 24 * 3600 * 1000) } },
+		where: { status: 'queued', createdAt: { lt: new Date(now.getTime() - 24 * 3600 * 1000) } },
 		data: { status: 'failed' },
 	})
-	return expired.length
+	return purged
 }

@@ -1,3 +1,5 @@
+import { createApiKey, hashApiKey } from '#app/modules/api/keys.server.ts'
+import { createEndpoint } from '#app/modules/webhooks-out/endpoints.server.ts'
 import crypto from 'node:crypto'
 import { afterAll, describe, expect, test } from 'vitest'
 import yauzl from 'yauzl'
@@ -11,7 +13,7 @@ import { loggedInUser } from '#tests/utils/login.ts'
 import { queuedEmailsTo } from '#tests/utils/mail.ts'
 import { readyPhoto, roomJpeg } from '#tests/utils/photos.ts'
 import { startWorker } from '#worker/start.ts'
-import { buildExport, MAX_EXPORTS_PER_DAY, purgeExpiredExports } from './export.server.ts'
+import { buildExport, maxExportsPerDay, purgeExpiredExports } from './export.server.ts'
 import { until } from '#tests/utils/until.ts'
 
 const ctx = { nonce: 'n', csrfToken: 't' }
@@ -96,6 +98,15 @@ describe('GDPR export', () => {
 		const me = await userWithData('T3 Lyon 6e – Foch')
 		const stranger = await userWithData('Maison de quelqu’un d’autre')
 
+		// The public API and outgoing webhooks hold rows about me too; their secrets stay out.
+		const apiKey = await createApiKey(me.user.id, 'Logiciel de l’agence')
+		const endpoint = await createEndpoint(me.user.id, {
+			url: 'https://crm.agence.example/renzo',
+			description: 'CRM',
+			events: ['transformation.succeeded'],
+		})
+		const sealedSecret = (await privileged().webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } })).secretSealed
+
 		const requested = await requestExport(me.user.jar)
 		expect(requested.status).toBe(302)
 		expect(requested.response?.headers.get('Location')).toBe('/settings/export')
@@ -128,6 +139,9 @@ describe('GDPR export', () => {
 		expect(json.ledger!.length).toBeGreaterThan(0)
 		expect(json.auditEvents!.length).toBeGreaterThan(0)
 		for (const key of ['purchases', 'subscriptions', 'customStyles']) expect(json[key]).toEqual([])
+		expect(json.apiKeys).toEqual([expect.objectContaining({ id: apiKey.id, name: 'Logiciel de l’agence', prefix: apiKey.prefix })])
+		expect(json.webhooks).toMatchObject({ endpoints: [{ id: endpoint.id, url: 'https://crm.agence.example/renzo', description: 'CRM' }] })
+		for (const secret of [apiKey.secret, hashApiKey(apiKey.secret), endpoint.secret, sealedSecret]) expect(text).not.toContain(secret)
 
 		// Nobody else's data.
 		for (const other of [stranger.user.id, stranger.user.email, stranger.projectId, stranger.photoId, 'quelqu’un'])
@@ -136,7 +150,8 @@ describe('GDPR export', () => {
 		const sessionIds = await privileged().session.findMany({ where: { userId: me.user.id }, select: { id: true } })
 		expect(text).not.toContain(me.totpSecret)
 		for (const { id } of sessionIds) expect(text).not.toContain(id)
-		for (const secretField of ['totpSecret', 'totpLastUsedStep', 'ipHash', 'codeHash', 'tokenHash']) expect(text).not.toContain(secretField)
+		for (const secretField of ['totpSecret', 'totpLastUsedStep', 'ipHash', 'codeHash', 'tokenHash', 'secretHash', 'secretSealed'])
+			expect(text).not.toContain(secretField)
 
 		// The files, byte for byte, and nothing of the stranger's.
 		expect(files.get(`originaux/${me.photoId}.jpg`)?.equals(me.original)).toBe(true)
@@ -191,18 +206,18 @@ describe('GDPR export', () => {
 		expect(await privileged().dataExport.count({ where: { userId: id } })).toBe(1)
 
 		// Done exports no longer block; the daily count does.
-		for (let i = 1; i < MAX_EXPORTS_PER_DAY; i++) {
+		for (let i = 1; i < maxExportsPerDay(); i++) {
 			await privileged().dataExport.updateMany({ where: { userId: id }, data: { status: 'failed' } })
 			expect((await requestExport(jar)).status).toBe(302)
 		}
 		await privileged().dataExport.updateMany({ where: { userId: id }, data: { status: 'failed' } })
 		const limited = await requestExport(jar)
 		expect(limited.status).toBe(429)
-		expect(limited.data).toMatchObject({ error: 'gdpr.error.rateLimited', vars: { max: MAX_EXPORTS_PER_DAY, hours: 24 } })
-		expect(await privileged().dataExport.count({ where: { userId: id } })).toBe(MAX_EXPORTS_PER_DAY)
+		expect(limited.data).toMatchObject({ error: 'gdpr.error.rateLimited', vars: { max: maxExportsPerDay(), hours: 24 } })
+		expect(await privileged().dataExport.count({ where: { userId: id } })).toBe(maxExportsPerDay())
 		const jobs = await privileged().$queryRaw<{ n: number }[]>`
 			SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'data-export' AND data->>'exportId' IN (
 				SELECT id::text FROM data_exports WHERE user_id = ${id}::uuid)`
-		expect(jobs[0]!.n).toBe(MAX_EXPORTS_PER_DAY)
+		expect(jobs[0]!.n).toBe(maxExportsPerDay())
 	})
 })

@@ -1,10 +1,17 @@
+import { apiMessages } from './messages/api.ts'
 import { archiveMessages } from './messages/archive.ts'
 import { billingMessages } from './messages/billing.ts'
 import { compareMessages } from './messages/compare.ts'
+import { erasureMessages } from './messages/erasure.ts'
+import { faultsMessages } from './messages/faults.ts'
 import { gdprMessages } from './messages/gdpr.ts'
+import { helpMessages } from './messages/help.ts'
+import { preferencesMessages } from './messages/preferences.ts'
+import { securityMessages } from './messages/security.ts'
 import { stylesMessages } from './messages/styles.ts'
 import { transformationsMessages } from './messages/transformations.ts'
 import { twoFactorMessages } from './messages/two-factor.ts'
+import { webhooksMessages } from './messages/webhooks.ts'
 
 /**
  * Every user-facing string, French first. Placeholders are `{name}`. A key missing from
@@ -195,6 +202,13 @@ const fr = {
 	...billingMessages.fr,
 	...twoFactorMessages.fr,
 	...gdprMessages.fr,
+	...webhooksMessages.fr,
+	...erasureMessages.fr,
+	...apiMessages.fr,
+	...helpMessages.fr,
+	...preferencesMessages.fr,
+	...securityMessages.fr,
+	...faultsMessages.fr,
 } as const
 
 export type MessageKey = keyof typeof fr
@@ -383,6 +397,13 @@ const en: Record<MessageKey, string> = {
 	...billingMessages.en,
 	...twoFactorMessages.en,
 	...gdprMessages.en,
+	...webhooksMessages.en,
+	...erasureMessages.en,
+	...apiMessages.en,
+	...helpMessages.en,
+	...preferencesMessages.en,
+	...securityMessages.en,
+	...faultsMessages.en,
 }
 
 export const locales = ['fr', 'en'] as const

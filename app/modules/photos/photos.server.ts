@@ -47,6 +47,7 @@ export async function getPhoto(tx: Tx, userId: string, projectId: string, photoI
 			width: true,
 			height: true,
 			errorCode: true,
+			originalPurgedAt: true,
 			createdAt: true,
 			variants: { where: { kind: 'preview', transformationId: null }, select: { key: true, width: true, height: true } },
 		},
@@ -63,10 +64,15 @@ export async function getPhoto(tx: Tx, userId: string, projectId: string, photoI
 		height: photo.height,
 		errorCode: photo.errorCode,
 		createdAt: photo.createdAt,
+		/** The retention job deleted the original (project archived too long): no download. */
+		originalPurgedAt: photo.originalPurgedAt,
 		preview: preview
 			? { url: await storage.signedUrl(preview.key, { cacheable: true }), width: preview.width, height: preview.height }
 			: null,
-		downloadUrl: photo.status === 'ready' ? await storage.signedUrl(photo.originalKey, { downloadName: photo.originalFilename }) : null,
+		downloadUrl:
+			photo.status === 'ready' && !photo.originalPurgedAt
+				? await storage.signedUrl(photo.originalKey, { downloadName: photo.originalFilename })
+				: null,
 	}
 }
 

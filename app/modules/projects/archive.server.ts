@@ -25,8 +25,8 @@ export async function projectArchive(userId: string, projectId: string) {
 		const project = await tx.project.findFirst({ where: { id: projectId, userId, deletedAt: null }, select: { id: true, name: true } })
 		if (!project) return null
 		const photos = await tx.photo.findMany({
-			// 'uploading' has no complete object yet; 'error' originals were refused.
-			where: { userId, projectId, status: { notIn: ['uploading', 'error'] } },
+			// 'uploading' has no complete object yet; 'error' originals were refused; purged ones went at retention.
+			where: { userId, projectId, status: { notIn: ['uploading', 'error'] }, originalPurgedAt: null },
 			orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
 			select: { originalKey: true, originalFilename: true, createdAt: true },
 		})

@@ -2,19 +2,30 @@ import { z } from 'zod'
 import { enqueue } from '#app/modules/queue/boss.server.ts'
 import type { Tx } from '#app/utils/db.server.ts'
 
+// Control characters: nobody types them in a one-line field, and Postgres refuses U+0000 outright
+// (it used to surface as a 500, through the form and the API alike).
+const printable = (v: string) => !/[\u0000-\u001f\u007f]/.test(v)
+
 /** What an agent types about a listing. Empty optional fields become null. */
 export const ProjectFields = z.object({
-	name: z.string().trim().min(1, 'projects.error.nameRequired').max(120, 'projects.error.nameTooLong'),
+	name: z
+		.string()
+		.trim()
+		.min(1, 'projects.error.nameRequired')
+		.max(120, 'projects.error.nameTooLong')
+		.refine(printable, 'projects.error.invalidCharacters'),
 	address: z
 		.string()
 		.trim()
 		.max(300, 'projects.error.addressTooLong')
+		.refine(printable, 'projects.error.invalidCharacters')
 		.transform((v) => v || null)
 		.nullish(),
 	reference: z
 		.string()
 		.trim()
 		.max(60, 'projects.error.referenceTooLong')
+		.refine(printable, 'projects.error.invalidCharacters')
 		.transform((v) => v || null)
 		.nullish(),
 })

@@ -64,7 +64,13 @@ function getSender() {
 	sender ??= (async () => {
 		const boss = createBoss()
 		boss.on('error', (error) => console.error(JSON.stringify({ level: 'error', msg: 'pg-boss error', error: error.message })))
-		return boss.start()
+		try {
+			return await boss.start()
+		} catch (error) {
+			// Database away: close this attempt's pool; the next enqueue or health check starts afresh.
+			await boss.stop({ graceful: false, close: true }).catch(() => {})
+			throw error
+		}
 	})()
 	sender.catch(() => (sender = undefined))
 	return sender
@@ -88,6 +94,28 @@ export async function enqueue<Q extends QueueName>(
 		...(options.startAfter !== undefined ? { startAfter: options.startAfter } : {}),
 	}
 	return boss.send(name, data, sendOptions)
+}
+
+/**
+ * Enqueues several jobs of one queue in ONE statement through `tx` (they exist if and only if the
+ * transaction commits), each with its own singleton key; same queue options as `enqueue`.
+ */
+export async function enqueueMany<Q extends QueueName>(
+	name: Q,
+	jobs: { payload: Payload<Q>; singletonKey?: string }[],
+	options: { tx: Tx; priority?: number },
+) {
+	if (jobs.length === 0) return
+	const boss = await getSender()
+	await boss.insert(
+		name,
+		jobs.map((job) => ({
+			data: queues[name].payload.parse(job.payload),
+			...(job.singletonKey ? { singletonKey: job.singletonKey } : {}),
+			...(options.priority !== undefined ? { priority: options.priority } : {}),
+		})),
+		{ db: fromPrisma(options.tx) },
+	)
 }
 
 /** Stops the web process's sender (graceful shutdown, end of a test file). */

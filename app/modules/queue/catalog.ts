@@ -60,7 +60,8 @@ export const queues = {
 		},
 	},
 	'transformation-complete': {
-		payload: z.object({ predictionId: z.string().min(1).max(100) }),
+		// webhookId: the verified webhook (webhook_events) whose body says how the prediction ended.
+		payload: z.object({ predictionId: z.string().min(1).max(100), webhookId: z.string().min(1).max(200).optional() }),
 		// Downloads a ~1 MP result and makes two small variants: I/O-bound, memory-light.
 		concurrency: 8,
 		options: {
@@ -101,6 +102,50 @@ export const queues = {
 		concurrency: 1,
 		options: { retryLimit: 2, retryDelay: 60, expireInSeconds: 300, deleteAfterSeconds: 86_400 },
 	},
+	'account-delete': {
+		// `sweep`: the follow-up passes that remove what arrives after the erasure (decision 012).
+		payload: z.object({
+			userId: z.uuid(),
+			stripeCustomerId: z
+				.string()
+				.regex(/^cus_[A-Za-z0-9]{1,100}$/)
+				.optional(),
+			sweep: z.boolean().optional(),
+		}),
+		concurrency: 1,
+		options: {
+			// Stripe or storage down: keep trying for about a day (the account stays locked meanwhile).
+			retryLimit: 30,
+			retryDelay: 60,
+			retryBackoff: true,
+			retryDelayMax: 3_600,
+			expireInSeconds: 1_800,
+			// The payload names the erased account: do not keep the finished job around.
+			deleteAfterSeconds: 600,
+		},
+	},
+	'gdpr-retention': {
+		payload: z.object({}),
+		concurrency: 1,
+		options: { retryLimit: 3, retryDelay: 300, retryBackoff: true, expireInSeconds: 3_600, deleteAfterSeconds: 86_400 },
+	},
+	'webhook-deliver': {
+		// `manual`: a resend or a test, one attempt that never counts towards disabling the endpoint.
+		payload: z.object({ deliveryId: z.uuid(), manual: z.boolean().optional() }),
+		// Each attempt only waits on the receiver (10 s at most).
+		concurrency: 8,
+		options: {
+			// Retries at 1–2 min, 2–4, 4–8, 8–16, 16–32, 32–64 min, 1–2 h, 2–4 h, then every 4 h: the
+			// 14th and last attempt (MAX_AUTO_ATTEMPTS, deliver.server.ts) comes 24–28 h after the first.
+			// Two spare retries cover a worker killed mid-attempt (no attempt recorded).
+			retryLimit: 15,
+			retryDelay: 60,
+			retryBackoff: true,
+			retryDelayMax: 14_400,
+			expireInSeconds: 60,
+			deleteAfterSeconds: 7 * 86_400,
+		},
+	},
 } as const
 
 export type QueueName = keyof typeof queues
@@ -112,4 +157,6 @@ export const schedules: { name: QueueName; cron: string }[] = [
 	{ name: 'maintenance-purge', cron: '17 * * * *' },
 	// Predictions whose webhook never came, and transformations past their timeout.
 	{ name: 'transformation-reconcile', cron: '* * * * *' },
+	// Originals of long-archived projects and expired export archives (decision 012).
+	{ name: 'gdpr-retention', cron: '43 3 * * *' },
 ]

@@ -1,3 +1,4 @@
+import { enforceRateLimit, rateLimitedData, RateLimitError } from '#app/modules/security/rate-limit.server.ts'
 import { redirectWithToast } from '#app/utils/toast.server.ts'
 import { orderSchema } from './catalog.ts'
 import { OrderError, orderTransformations } from './order.server.ts'
@@ -23,12 +24,21 @@ export function parseOrderForm(form: FormData) {
 	})
 }
 
-/** The `order` intent of the project and photo pages: orders, then back to `back` with a message. */
-export async function orderFromForm(userId: string, projectId: string, form: FormData, back: string) {
+/**
+ * The `order` intent of the project and photo pages: orders, then back to `back` with a message.
+ * Over ORDERS_PER_USER_PER_HOUR: 429 shown on the page (nothing reserved); the routes export `keepRetryAfter`.
+ */
+export async function orderFromForm(userId: string, projectId: string, form: FormData, back: string, request?: Request) {
 	const parsed = parseOrderForm(form)
 	if (!parsed.success) {
 		const noPhoto = parsed.error.issues.some((issue) => issue.path[0] === 'photoIds')
 		return redirectWithToast(back, { key: noPhoto ? 'transformations.error.noPhoto' : 'transformations.error.invalid', type: 'error' })
+	}
+	try {
+		await enforceRateLimit('orders', userId, { userId, request })
+	} catch (error) {
+		if (error instanceof RateLimitError) return rateLimitedData(error)
+		throw error
 	}
 	try {
 		const result = await orderTransformations(userId, projectId, parsed.data)

@@ -1,7 +1,8 @@
 import crypto from 'node:crypto'
-import { getBalance, InsufficientCreditsError, reserve } from '#app/modules/credits/ledger.server.ts'
-import { enqueue } from '#app/modules/queue/boss.server.ts'
+import { getBalance, InsufficientCreditsError, reserveMany } from '#app/modules/credits/ledger.server.ts'
+import { enqueueMany } from '#app/modules/queue/boss.server.ts'
 import { withUser } from '#app/utils/db.server.ts'
+import { emitCreditsLowIfCrossed } from '#app/modules/webhooks-out/emit.server.ts'
 import { buildPrompt, type Order } from './catalog.ts'
 import { getCatalog, isAvailable } from './catalog.server.ts'
 
@@ -59,36 +60,36 @@ export async function orderTransformations(userId: string, projectId: string, or
 			const ids = photoIds.map(() => crypto.randomUUID())
 			// Credits first: the ledger locks the user's row FOR UPDATE, and taking it before the
 			// rows below (whose foreign keys take KEY SHARE locks on it) keeps concurrent orders
-			// queueing one behind the other instead of deadlocking.
-			if (creditsEach > 0) for (const id of ids) await reserve(tx, { userId, credits: creditsEach, reference: creditReference(id) })
-			for (const [index, photoId] of photoIds.entries()) {
-				const id = ids[index]!
-				await tx.transformation.create({
-					data: {
-						id,
-						userId,
-						projectId,
-						photoId,
-						batchId,
-						kind: order.kind,
-						roomType: order.roomType ?? null,
-						style: order.style ?? null,
-						customStyleId: order.customStyleId ?? null,
-						quality: order.quality,
-						creditsCost: creditsEach,
-						provider: kind.provider,
-						model,
-						// The seed is chosen once: a retried job asks the model the same question.
-						input: { prompt, seed: crypto.randomInt(1, 2 ** 31 - 1), notify: order.notifyByEmail },
-						disclosureLabel: order.disclosureLabel,
-					},
-				})
-				await enqueue(
-					kind.provider === 'local' ? 'transformation-local' : 'transformation-run',
-					{ transformationId: id },
-					{ tx, singletonKey: id, priority: order.quality === 'hd' ? HD_PRIORITY : 0 },
-				)
-			}
+			// queueing one behind the other instead of deadlocking. One statement per step (not one
+			// per photo): the user's row stays locked for milliseconds, not for 3 × N round trips,
+			// so the worker's captures for this user are not held up behind a big order.
+			if (creditsEach > 0) await reserveMany(tx, { userId, credits: creditsEach, references: ids.map(creditReference) })
+			await tx.transformation.createMany({
+				data: photoIds.map((photoId, index) => ({
+					id: ids[index]!,
+					userId,
+					projectId,
+					photoId,
+					batchId,
+					kind: order.kind,
+					roomType: order.roomType ?? null,
+					style: order.style ?? null,
+					customStyleId: order.customStyleId ?? null,
+					quality: order.quality,
+					creditsCost: creditsEach,
+					provider: kind.provider,
+					model,
+					// The seed is chosen once: a retried job asks the model the same question.
+					input: { prompt, seed: crypto.randomInt(1, 2 ** 31 - 1), notify: order.notifyByEmail },
+					disclosureLabel: order.disclosureLabel,
+				})),
+			})
+			await enqueueMany(
+				kind.provider === 'local' ? 'transformation-local' : 'transformation-run',
+				ids.map((id) => ({ payload: { transformationId: id }, singletonKey: id })),
+				{ tx, priority: order.quality === 'hd' ? HD_PRIORITY : 0 },
+			)
+			await emitCreditsLowIfCrossed(tx, userId, needed)
 			return { batchId, ids, credits: needed }
 		})
 	} catch (error) {

@@ -81,7 +81,7 @@ function errorText(error: unknown): string | null {
 }
 
 /** A prediction JSON (API answer or webhook body) as our state; throws ZodError on a foreign shape. */
-function toState(json: unknown): PredictionState {
+export function toState(json: unknown): PredictionState {
 	const prediction = predictionSchema.parse(json)
 	// 'aborted' (terminated before it started, e.g. a deadline) is a failure we did not ask for.
 	if (prediction.status === 'aborted')

@@ -3,12 +3,13 @@ import { queueEmail } from '#app/modules/email/send.server.ts'
 import { batchDoneEmail } from '#app/modules/email/templates.server.ts'
 import { isLocale } from '#app/modules/i18n/catalog.ts'
 import type { Variant } from '#app/modules/photos/image.server.ts'
-import { notifyProject } from '#app/modules/events/project-events.server.ts'
+import { notifyProject, PROJECT_EVENTS_CHANNEL } from '#app/modules/events/project-events.server.ts'
 import { storageKeys } from '#app/modules/storage/keys.ts'
 import { getStorage } from '#app/modules/storage/storage.server.ts'
-import { privileged, type Tx } from '#app/utils/db.server.ts'
+import { Prisma, privileged, type Tx } from '#app/utils/db.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
 import { log } from '#app/utils/logger.server.ts'
+import { emitBatchCompleted, emitTransformationEvent } from '#app/modules/webhooks-out/emit.server.ts'
 import { buildModelInput } from './catalog.ts'
 import { enhance } from './enhance.server.ts'
 import { creditReference } from './order.server.ts'
@@ -58,6 +59,89 @@ export function webhookUrl() {
 	return new URL('/webhooks/replicate', getEnv().APP_URL).toString()
 }
 
+/** What the worker needs of a transformation to run or finish it (one row, no relation). */
+type Run = {
+	id: string
+	userId: string
+	projectId: string
+	photoId: string
+	status: string
+	provider: string
+	model: string | null
+	input: unknown
+	quality: 'standard' | 'hd'
+	attempts: number
+	batchId: string
+	predictionId: string | null
+	disclosureLabel: boolean
+	creditsCost: number
+}
+/**
+ * The claimed row, with what the source photo gives the run (its original for the local provider,
+ * its preview as the model's input) and how many predictions are in flight (see waitForRoom).
+ */
+type Claimed = Run & { originalKey: string | null; previewKey: string | null; inFlight: number }
+
+/** Predictions started at the provider and not finished yet, all users together (the partial index on `processing` rows). */
+const IN_FLIGHT = Prisma.sql`SELECT count(*)::int FROM transformations WHERE status = 'processing' AND prediction_id IS NOT NULL`
+/** How long a new prediction waits at most for room under TRANSFORMATION_MAX_IN_FLIGHT (then it goes ahead). */
+const IN_FLIGHT_MAX_WAIT_MS = 30_000
+
+/**
+ * Backpressure: a new prediction waits while TRANSFORMATION_MAX_IN_FLIGHT are started and not
+ * finished. Real models take seconds, so in flight ≈ start rate × model time, and the default
+ * (200) is above what Replicate's own limits let one account reach; it matters when results come
+ * back faster than they can be finished (an instant model, a backlog released at once): without
+ * it the webhook route would be sent completions faster than it can take them.
+ */
+async function waitForRoom(inFlight: number) {
+	const max = getEnv().TRANSFORMATION_MAX_IN_FLIGHT
+	const deadline = Date.now() + IN_FLIGHT_MAX_WAIT_MS
+	while (inFlight >= max && Date.now() < deadline) {
+		await new Promise((resolve) => setTimeout(resolve, 200))
+		inFlight = (await privileged().$queryRaw<{ count: number }[]>(IN_FLIGHT))[0]?.count ?? 0
+	}
+}
+
+/**
+ * The transformation-run job: starts (or resumes) one transformation. The claim is ONE statement:
+ * the conditional UPDATE (queued/processing → processing, one more attempt, started_at kept),
+ * the photo's keys and the `processing` event (pg_notify, delivered at commit) — no transaction
+ * round trips for what is a single atomic change.
+ */
+export async function runTransformation(id: string) {
+	const rows = await privileged().$queryRaw<Claimed[]>`
+		WITH claimed AS (
+			UPDATE transformations
+			SET status = 'processing', attempts = attempts + 1, started_at = COALESCE(started_at, now()), updated_at = now()
+			WHERE id = ${id}::uuid AND status IN ('queued', 'processing')
+			RETURNING id, user_id, project_id, photo_id, status, provider, model, input, quality, attempts, batch_id, prediction_id,
+				disclosure_label, credits_cost
+		)
+		SELECT c.id::text AS "id", c.user_id::text AS "userId", c.project_id::text AS "projectId", c.photo_id::text AS "photoId",
+			c.status::text AS "status", c.provider, c.model, c.input, c.quality::text AS "quality", c.attempts, c.batch_id::text AS "batchId",
+			c.prediction_id AS "predictionId", c.disclosure_label AS "disclosureLabel", c.credits_cost AS "creditsCost",
+			p.original_key AS "originalKey",
+			(SELECT v.key FROM photo_variants v
+				WHERE v.photo_id = c.photo_id AND v.kind = 'preview' AND v.transformation_id IS NULL LIMIT 1) AS "previewKey",
+			(${IN_FLIGHT}) AS "inFlight",
+			pg_notify(${PROJECT_EVENTS_CHANNEL},
+				json_build_object('projectId', c.project_id, 'type', 'transformation', 'id', c.id, 'status', 'processing')::text)::text AS "notified"
+		FROM claimed c LEFT JOIN photos p ON p.id = c.photo_id`
+	const claimed = rows[0]
+	// Cancelled, finished or deleted meanwhile: nothing to do.
+	if (!claimed) return
+	try {
+		if (claimed.provider === 'local') await runLocally(claimed)
+		else await startPrediction(claimed)
+	} catch (error) {
+		const transient = error instanceof ProviderError ? error.transient : !(error instanceof UnusableOutputError)
+		if (transient && claimed.attempts < MAX_ATTEMPTS) throw error
+		log.warn('transformation failed', { id, error })
+		await failTransformation(id, failureCode(error))
+	}
+}
+
 const selectRun = {
 	id: true,
 	userId: true,
@@ -73,48 +157,15 @@ const selectRun = {
 	predictionId: true,
 	disclosureLabel: true,
 	creditsCost: true,
-	photo: {
-		select: {
-			originalKey: true,
-			variants: { where: { kind: 'preview', transformationId: null }, select: { key: true } },
-		},
-	},
 } as const
 
-/** The transformation-run job: starts (or resumes) one transformation. */
-export async function runTransformation(id: string) {
-	const db = privileged()
-	const claimed = await db.$transaction(async (tx) => {
-		const updated = await tx.transformation.updateMany({
-			where: { id, status: { in: ['queued', 'processing'] } },
-			data: { status: 'processing', attempts: { increment: 1 } },
-		})
-		if (updated.count === 0) return null
-		await tx.transformation.updateMany({ where: { id, startedAt: null }, data: { startedAt: new Date() } })
-		const row = await tx.transformation.findUniqueOrThrow({ where: { id }, select: selectRun })
-		await notify(tx, row, 'processing')
-		return row
-	})
-	// Cancelled, finished or deleted meanwhile: nothing to do.
-	if (!claimed) return
-	try {
-		if (claimed.provider === 'local') await runLocally(claimed)
-		else await startPrediction(claimed)
-	} catch (error) {
-		const transient = error instanceof ProviderError ? error.transient : !(error instanceof UnusableOutputError)
-		if (transient && claimed.attempts < MAX_ATTEMPTS) throw error
-		log.warn('transformation failed', { id, error })
-		await failTransformation(id, failureCode(error))
-	}
-}
-
-type Run = NonNullable<Awaited<ReturnType<typeof loadRun>>>
-function loadRun(db: Tx | ReturnType<typeof privileged>, where: { id: string } | { predictionId: string }) {
+function loadRun(db: Tx | ReturnType<typeof privileged>, where: { id: string } | { predictionId: string }): Promise<Run | null> {
 	return db.transformation.findUnique({ where, select: selectRun })
 }
 
-async function runLocally(run: Run) {
-	const original = await getStorage().get(run.photo.originalKey)
+async function runLocally(run: Claimed) {
+	if (!run.originalKey) throw new SourceMissingError()
+	const original = await getStorage().get(run.originalKey)
 	if (!original) throw new SourceMissingError()
 	const chunks: Buffer[] = []
 	for await (const chunk of original.body) chunks.push(chunk as Buffer)
@@ -128,7 +179,7 @@ class SourceMissingError extends Error {
 	override name = 'SourceMissingError'
 }
 
-async function startPrediction(run: Run) {
+async function startPrediction(run: Claimed) {
 	const provider = replicate()
 	if (run.predictionId) {
 		// A retry after the prediction was created (crash, timeout): never create a second one.
@@ -137,8 +188,9 @@ async function startPrediction(run: Run) {
 		return
 	}
 	// The preview (≤ 1600 px WebP, no EXIF/GPS) is what the model sees: no personal metadata leaves.
-	const previewKey = run.photo.variants[0]?.key
+	const previewKey = run.previewKey
 	if (!previewKey) throw new SourceMissingError()
+	await waitForRoom(run.inFlight)
 	const storage = getStorage()
 	const imageUrl = new URL(await storage.signedUrl(previewKey, { expiresInSeconds: INPUT_URL_TTL_SECONDS }), getEnv().APP_URL).toString()
 	const { prompt, seed } = run.input as { prompt: string; seed: number }
@@ -148,12 +200,12 @@ async function startPrediction(run: Run) {
 		webhookUrl: webhookUrl(),
 	})
 	// Stored before anything else can fail: from here the webhook or the reconcile job can finish it.
-	const stored = await privileged().transformation.updateMany({
-		where: { id: run.id, predictionId: null },
-		data: { predictionId: prediction.id },
-	})
-	const current = await privileged().transformation.findUnique({ where: { id: run.id }, select: { status: true } })
-	if (stored.count === 0 || current?.status !== 'processing') {
+	// One statement: stored only if none was, and the status it found (cancelled meanwhile?).
+	const stored = await privileged().$queryRaw<{ status: string }[]>`
+		UPDATE transformations SET prediction_id = ${prediction.id}, updated_at = now()
+		WHERE id = ${run.id}::uuid AND prediction_id IS NULL
+		RETURNING status::text AS "status"`
+	if (stored[0]?.status !== 'processing') {
 		// Cancelled (or deleted) while we were creating it: stop paying for it.
 		await provider.cancel(prediction.id).catch((error: unknown) => log.warn('prediction cancel failed', { id: run.id, error }))
 		return
@@ -205,16 +257,20 @@ async function finishWithImage(run: Run, data: Buffer) {
 	const storage = getStorage()
 	const outputKey = storageKeys.transformed(run.userId, run.projectId, run.id, output.full.ext)
 	// Same keys on a retry: writing again is harmless. Results never change: cache them for a year.
-	await storage.put(outputKey, output.full.data, {
-		contentType: output.full.contentType,
-		cacheControl: 'private, max-age=31536000, immutable',
-	})
-	const variants: (Variant & { key: string })[] = []
-	for (const variant of output.variants) {
-		const key = storageKeys.variant(run.userId, run.projectId, run.id, variant.kind)
-		await storage.put(key, variant.data, { contentType: variant.contentType, cacheControl: 'public, max-age=31536000, immutable' })
-		variants.push({ ...variant, key })
-	}
+	// The three files are independent: written side by side, each durable (fsync) before the row flips.
+	const variants: (Variant & { key: string })[] = output.variants.map((variant) => ({
+		...variant,
+		key: storageKeys.variant(run.userId, run.projectId, run.id, variant.kind),
+	}))
+	await Promise.all([
+		storage.put(outputKey, output.full.data, {
+			contentType: output.full.contentType,
+			cacheControl: 'private, max-age=31536000, immutable',
+		}),
+		...variants.map((variant) =>
+			storage.put(variant.key, variant.data, { contentType: variant.contentType, cacheControl: 'public, max-age=31536000, immutable' }),
+		),
+	])
 	const done = await privileged().$transaction(async (tx) => {
 		await lockBatch(tx, run.batchId)
 		const updated = await tx.transformation.updateMany({
@@ -229,25 +285,22 @@ async function finishWithImage(run: Run, data: Buffer) {
 			},
 		})
 		if (updated.count === 0) return false
-		for (const variant of variants)
-			await tx.photoVariant.upsert({
-				where: { key: variant.key },
-				create: {
-					userId: run.userId,
-					photoId: run.photoId,
-					transformationId: run.id,
-					kind: variant.kind,
-					key: variant.key,
-					contentType: variant.contentType,
-					width: variant.width,
-					height: variant.height,
-					sizeBytes: variant.data.length,
-				},
-				update: { width: variant.width, height: variant.height, sizeBytes: variant.data.length },
-			})
+		// Both variants in one statement (a retry finds them there: same keys, sizes refreshed).
+		await tx.$executeRaw`
+			INSERT INTO photo_variants (user_id, photo_id, transformation_id, kind, key, content_type, width, height, size_bytes)
+			VALUES ${Prisma.join(
+				variants.map(
+					(variant) =>
+						Prisma.sql`(${run.userId}::uuid, ${run.photoId}::uuid, ${run.id}::uuid, ${variant.kind}::variant_kind, ${variant.key},
+							${variant.contentType}, ${variant.width}::int, ${variant.height}::int, ${variant.data.length}::bigint)`,
+				),
+			)}
+			ON CONFLICT (key) DO UPDATE SET width = EXCLUDED.width, height = EXCLUDED.height, size_bytes = EXCLUDED.size_bytes`
 		if (run.creditsCost > 0) await capture(tx, { userId: run.userId, reference: creditReference(run.id) })
 		await notify(tx, run, 'succeeded')
+		await emitTransformationEvent(tx, run.id)
 		await emailIfBatchDone(tx, run.batchId)
+		await emitBatchCompleted(tx, run.batchId)
 		return true
 	})
 	if (!done) {
@@ -272,7 +325,9 @@ export async function failTransformation(id: string, code: FailureCode) {
 		if (updated.count === 0) return
 		if (row.creditsCost > 0) await release(tx, { userId: row.userId, reference: creditReference(id) })
 		await notify(tx, { id, projectId: row.projectId }, 'failed')
+		await emitTransformationEvent(tx, id)
 		await emailIfBatchDone(tx, row.batchId)
+		await emitBatchCompleted(tx, row.batchId)
 	})
 }
 
@@ -309,6 +364,7 @@ export async function cancelTransformation(userId: string, id: string) {
 		if (row.creditsCost > 0) await release(tx, { userId, reference: creditReference(id) })
 		await notify(tx, { id, projectId: row.projectId }, 'canceled')
 		await emailIfBatchDone(tx, row.batchId)
+		await emitBatchCompleted(tx, row.batchId)
 		return row
 	})
 	if (!cancelled) return false
@@ -364,27 +420,34 @@ function notify(tx: Tx, row: { id: string; projectId: string }, status: string) 
 }
 
 /**
- * Serialises the final transitions of one batch: with its rows locked, exactly one transaction
- * sees the last transformation finish (two finishing together would each see the other running).
+ * Serialises the final transitions of one batch: with the batch's lock held, exactly one
+ * transaction sees the last transformation finish (two finishing together would each see the
+ * other running). A transaction-scoped advisory lock on the batch id: one lock, where locking
+ * every row of the batch (FOR UPDATE) wrote a row lock on each of them for every completion.
  */
 async function lockBatch(tx: Tx, batchId: string) {
-	await tx.$queryRaw`SELECT id FROM transformations WHERE batch_id = ${batchId}::uuid ORDER BY id FOR UPDATE`
+	await tx.$executeRaw`SELECT pg_advisory_xact_lock(${BATCH_LOCK_SPACE}::int, hashtext(${batchId}))`
 }
+/** The first key of the batch advisory locks (the two-int form: apart from any single-bigint lock). */
+const BATCH_LOCK_SPACE = 7_010
 
 /** When the batch's last transformation ends and the user asked for it, one email (same transaction). */
 async function emailIfBatchDone(tx: Tx, batchId: string) {
-	const rows = await tx.transformation.findMany({
-		where: { batchId },
-		select: { status: true, input: true, userId: true, projectId: true, project: { select: { name: true } } },
-	})
-	if (rows.some((row) => row.status === 'queued' || row.status === 'processing')) return
-	const first = rows[0]
-	if (!first || !(first.input as { notify?: boolean } | null)?.notify) return
-	const succeeded = rows.filter((row) => row.status === 'succeeded').length
-	const failed = rows.filter((row) => row.status === 'failed').length
-	if (succeeded + failed === 0) return
-	const user = await tx.user.findUniqueOrThrow({ where: { id: first.userId }, select: { email: true, locale: true } })
-	const link = new URL(`/projects/${first.projectId}`, getEnv().APP_URL).toString()
+	// Counts, not the rows: this runs at every completion of the batch.
+	const [batch] = await tx.$queryRaw<
+		{ running: number; succeeded: number; failed: number; notify: boolean | null; userId: string; projectId: string }[]
+	>`
+		SELECT count(*) FILTER (WHERE status IN ('queued', 'processing'))::int AS "running",
+			count(*) FILTER (WHERE status = 'succeeded')::int AS "succeeded",
+			count(*) FILTER (WHERE status = 'failed')::int AS "failed",
+			bool_or(input -> 'notify' = 'true'::jsonb) AS "notify",
+			min(user_id::text) AS "userId", min(project_id::text) AS "projectId"
+		FROM transformations WHERE batch_id = ${batchId}::uuid`
+	if (!batch || batch.running > 0 || !batch.notify || batch.succeeded + batch.failed === 0) return
+	const { succeeded, failed } = batch
+	const user = await tx.user.findUniqueOrThrow({ where: { id: batch.userId }, select: { email: true, locale: true } })
+	const project = await tx.project.findUniqueOrThrow({ where: { id: batch.projectId }, select: { name: true } })
+	const link = new URL(`/projects/${batch.projectId}`, getEnv().APP_URL).toString()
 	const locale = isLocale(user.locale) ? user.locale : 'fr'
-	await queueEmail(batchDoneEmail({ to: user.email, locale, projectName: first.project.name, succeeded, failed, link }), { tx })
+	await queueEmail(batchDoneEmail({ to: user.email, locale, projectName: project.name, succeeded, failed, link }), { tx })
 }

@@ -9,10 +9,12 @@ import { getSessionUser } from '#app/modules/auth/session.server.ts'
 import type { MessageKey } from '#app/modules/i18n/catalog.ts'
 import { resolveLocale } from '#app/modules/i18n/locale.server.ts'
 import { useT } from '#app/modules/i18n/use-t.ts'
+import { keepRetryAfter } from '#app/modules/security/rate-limit.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
 import { safeRedirect } from '#app/utils/redirect.ts'
 
 export const meta: MetaFunction = () => [{ title: 'Connexion — Renzo' }]
+export const headers = keepRetryAfter
 
 const LoginForm = z.object({ email: emailSchema, redirectTo: z.string().optional() })
 

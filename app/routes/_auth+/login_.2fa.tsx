@@ -2,15 +2,17 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { CsrfInput } from '#app/components/csrf-input.tsx'
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
-import { Field } from '#app/components/ui/field.tsx'
+import { CodeField, Field } from '#app/components/ui/field.tsx'
 import { getSessionUser } from '#app/modules/auth/session.server.ts'
 import { completeSecondFactor, hasPendingSecondFactor } from '#app/modules/auth/two-factor-login.server.ts'
 import { parseSecondFactorCode, TwoFactorError, twoFactorProblem } from '#app/modules/auth/two-factor.server.ts'
 import type { MessageKey } from '#app/modules/i18n/catalog.ts'
 import { useT } from '#app/modules/i18n/use-t.ts'
+import { keepRetryAfter, retryAfterHeader } from '#app/modules/security/rate-limit.server.ts'
 import { safeRedirect } from '#app/utils/redirect.ts'
 
 export const meta: MetaFunction = () => [{ title: 'Double authentification — Renzo' }]
+export const headers = keepRetryAfter
 
 type Problem = { error: MessageKey; vars?: Record<string, number>; recovery: boolean }
 
@@ -30,7 +32,8 @@ export async function action({ request }: ActionFunctionArgs) {
 	} catch (error) {
 		if (!(error instanceof TwoFactorError)) throw error
 		const { status, ...problem } = twoFactorProblem(error.failure)
-		return data<Problem>({ ...problem, recovery }, { status })
+		const headers = error.failure.reason === 'locked' ? retryAfterHeader(error.failure.retryAfterSeconds) : undefined
+		return data<Problem>({ ...problem, recovery }, { status, headers })
 	}
 }
 
@@ -57,16 +60,9 @@ export default function SecondFactorPage() {
 					<p>{t('twoFactor.login.intro')}</p>
 					<Form method="post" noValidate>
 						<CsrfInput />
-						<Field
+						<CodeField
 							label={t('twoFactor.code')}
 							hint={t('twoFactor.codeHint')}
-							name="code"
-							className="code"
-							inputMode="numeric"
-							autoComplete="one-time-code"
-							pattern="[0-9]{6}"
-							maxLength={7}
-							required
 							autoFocus
 							error={problem && !problem.recovery ? message : null}
 						/>

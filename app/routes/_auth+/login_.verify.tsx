@@ -2,17 +2,19 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { CsrfInput } from '#app/components/csrf-input.tsx'
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
-import { Field } from '#app/components/ui/field.tsx'
+import { CodeField } from '#app/components/ui/field.tsx'
 import { completeLogin } from '#app/modules/auth/authenticator.server.ts'
 import { LoginError, readPendingLogin, type LoginFailure } from '#app/modules/auth/login.server.ts'
 import { TWO_FACTOR_SETTINGS_PATH } from '#app/modules/auth/two-factor.server.ts'
 import type { MessageKey } from '#app/modules/i18n/catalog.ts'
 import { useT } from '#app/modules/i18n/use-t.ts'
+import { keepRetryAfter, retryAfterHeader } from '#app/modules/security/rate-limit.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
 import { safeRedirect } from '#app/utils/redirect.ts'
 import { redirectWithToast } from '#app/utils/toast.server.ts'
 
 export const meta: MetaFunction = () => [{ title: 'Vérifiez vos e-mails — Renzo' }]
+export const headers = keepRetryAfter
 
 type Problem = { error: MessageKey; vars?: Record<string, number> }
 
@@ -26,6 +28,8 @@ function problemOf(failure: LoginFailure): Problem {
 			return { error: 'login.error.locked' }
 		case 'other_browser':
 			return { error: 'login.error.otherBrowser' }
+		case 'deletion_pending':
+			return { error: 'accountDeletion.loginRefused' }
 		case 'rate_limited':
 			return { error: 'login.error.rateLimited', vars: { minutes: Math.ceil(failure.retryAfterSeconds / 60) } }
 		default:
@@ -68,8 +72,10 @@ export async function action({ request }: ActionFunctionArgs) {
 	try {
 		return await finish(request)
 	} catch (error) {
-		if (error instanceof LoginError)
-			return data<Problem>(problemOf(error.failure), { status: error.failure.reason === 'locked' ? 429 : 400 })
+		// A locked code never works again (a new email can be asked at once); Retry-After covers the life of any code sent so far.
+		if (error instanceof LoginError && error.failure.reason === 'locked')
+			return data<Problem>(problemOf(error.failure), { status: 429, headers: retryAfterHeader(getEnv().LOGIN_CODE_TTL_MINUTES * 60) })
+		if (error instanceof LoginError) return data<Problem>(problemOf(error.failure), { status: 400 })
 		throw error
 	}
 }
@@ -79,7 +85,8 @@ export default function VerifyPage() {
 	const actionData = useActionData<typeof action>()
 	const t = useT()
 	const problem: Problem | null = actionData ?? ('error' in loaderData ? loaderData : null)
-	const dead = problem?.error === 'login.error.locked' || problem?.error === 'login.error.expired'
+	const dead =
+		problem?.error === 'login.error.locked' || problem?.error === 'login.error.expired' || problem?.error === 'accountDeletion.loginRefused'
 	return (
 		<div className="narrow card">
 			<h1>{t('login.verify.title')}</h1>
@@ -96,16 +103,9 @@ export default function VerifyPage() {
 			{loaderData.email && !dead ? (
 				<Form method="post" noValidate>
 					<CsrfInput />
-					<Field
+					<CodeField
 						label={t('login.verify.code')}
 						hint={t('login.verify.codeHint')}
-						name="code"
-						className="code"
-						inputMode="numeric"
-						autoComplete="one-time-code"
-						pattern="[0-9]{6}"
-						maxLength={7}
-						required
 						autoFocus
 						error={problem ? t(problem.error, problem.vars) : null}
 					/>

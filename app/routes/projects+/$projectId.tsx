@@ -7,6 +7,7 @@ import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
 import { PhotoGrid } from '#app/components/photo-grid.tsx'
 import { PhotoUploader } from '#app/components/photo-uploader.tsx'
 import { ProjectForm } from '#app/components/project-form.tsx'
+import { RateLimitAlert } from '#app/components/rate-limit-alert.tsx'
 import { TransformationForm } from '#app/components/transformation-form.tsx'
 import { requireUser } from '#app/modules/auth/session.server.ts'
 import { getBalance } from '#app/modules/credits/ledger.server.ts'
@@ -14,28 +15,32 @@ import { useT } from '#app/modules/i18n/use-t.ts'
 import { listProjectPhotos } from '#app/modules/photos/photos.server.ts'
 import { parseProjectForm } from '#app/modules/projects/form.server.ts'
 import { getProject, requestProjectDeletion, setArchived, updateProject } from '#app/modules/projects/projects.server.ts'
+import { keepRetryAfter } from '#app/modules/security/rate-limit.server.ts'
 import { offer } from '#app/modules/transformations/catalog.server.ts'
 import { cancelFromForm, orderFromForm } from '#app/modules/transformations/form.server.ts'
 import { pendingByPhoto } from '#app/modules/transformations/transformations.server.ts'
+import { disclosureDefault } from '#app/modules/transformations/preferences.server.ts'
 import { withUser } from '#app/utils/db.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
 import { redirectWithToast } from '#app/utils/toast.server.ts'
 import { useProjectEvents } from '#app/utils/use-project-events.ts'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.project.name ?? 'Projet'} — Renzo` }]
+export const headers = keepRetryAfter
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
 	const user = await requireUser(request)
 	const result = await withUser(user.id, async (tx) => {
 		const project = await getProject(tx, user.id, params.projectId ?? '')
 		if (!project) return null
-		const [photos, pending, customStyles, balance] = await Promise.all([
+		const [photos, pending, customStyles, balance, captionDefault] = await Promise.all([
 			listProjectPhotos(tx, user.id, project.id),
 			pendingByPhoto(tx, user.id, project.id),
 			tx.customStyle.findMany({ where: { userId: user.id }, select: { id: true, name: true }, orderBy: { name: 'asc' } }),
 			getBalance(tx, user.id),
+			disclosureDefault(tx, user.id),
 		])
-		return { project, photos, pending: Object.fromEntries(pending), customStyles, balance }
+		return { project, photos, pending: Object.fromEntries(pending), customStyles, balance, captionDefault }
 	})
 	if (!result) throw new Response('Not found', { status: 404 })
 	return { ...result, offer: offer(), maxMb: Math.round(getEnv().UPLOAD_MAX_BYTES / 1024 / 1024) }
@@ -47,7 +52,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 	const form = await request.formData()
 	const intent = form.get('intent')
 	const here = `/projects/${projectId}`
-	if (intent === 'order') return orderFromForm(user.id, projectId, form, here)
+	if (intent === 'order') return orderFromForm(user.id, projectId, form, here, request)
 	if (intent === 'cancel') return cancelFromForm(user.id, form, here)
 	if (intent === 'update') {
 		const parsed = parseProjectForm(form)
@@ -70,7 +75,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 }
 
 export default function ProjectPage() {
-	const { project, photos, pending, customStyles, balance, offer, maxMb } = useLoaderData<typeof loader>()
+	const { project, photos, pending, customStyles, balance, captionDefault, offer, maxMb } = useLoaderData<typeof loader>()
 	const actionData = useActionData<typeof action>()
 	const root = useRouteLoaderData('root') as { csrfToken: string } | undefined
 	const t = useT()
@@ -95,6 +100,7 @@ export default function ProjectPage() {
 				<Link to="/projects">← {t('projects.back')}</Link>
 			</p>
 			<h1>{project.name}</h1>
+			<RateLimitAlert actionData={actionData} />
 			<p className="muted">
 				{[project.address, project.reference].filter(Boolean).join(' · ')}
 				{project.address || project.reference ? ' · ' : ''}
@@ -125,6 +131,7 @@ export default function ProjectPage() {
 						title={t('transformations.titleSelection')}
 						offer={offer}
 						customStyles={customStyles}
+						captionDefault={captionDefault}
 						selectedCount={selected}
 						balance={balance}
 					/>
@@ -132,7 +139,12 @@ export default function ProjectPage() {
 			) : null}
 			<details className="card" open={Boolean(actionData && 'errors' in actionData && Object.keys(actionData.errors).length)}>
 				<summary>{t('projects.edit')}</summary>
-				<ProjectForm intent="update" submitLabel={t('projects.save')} defaults={project} errors={actionData?.errors} />
+				<ProjectForm
+					intent="update"
+					submitLabel={t('projects.save')}
+					defaults={project}
+					errors={actionData && 'errors' in actionData ? actionData.errors : undefined}
+				/>
 			</details>
 			<div className="actions">
 				<Form method="post">

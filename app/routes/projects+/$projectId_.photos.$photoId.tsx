@@ -3,6 +3,7 @@ import { data } from '@remix-run/node'
 import { Link, useActionData, useLoaderData } from '@remix-run/react'
 import { BeforeAfter } from '#app/components/before-after.tsx'
 import { ConfirmDelete } from '#app/components/confirm-delete.tsx'
+import { RateLimitAlert } from '#app/components/rate-limit-alert.tsx'
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
 import { TransformationForm } from '#app/components/transformation-form.tsx'
 import { TransformationHistory } from '#app/components/transformation-history.tsx'
@@ -10,14 +11,18 @@ import { requireUser } from '#app/modules/auth/session.server.ts'
 import { getBalance } from '#app/modules/credits/ledger.server.ts'
 import { useT } from '#app/modules/i18n/use-t.ts'
 import { deletePhoto, getPhoto } from '#app/modules/photos/photos.server.ts'
+import { keepRetryAfter } from '#app/modules/security/rate-limit.server.ts'
 import { offer } from '#app/modules/transformations/catalog.server.ts'
 import { cancelFromForm, orderFromForm } from '#app/modules/transformations/form.server.ts'
 import { listPhotoTransformations } from '#app/modules/transformations/transformations.server.ts'
+import { disclosureDefault } from '#app/modules/transformations/preferences.server.ts'
 import { withUser } from '#app/utils/db.server.ts'
+import { getEnv } from '#app/utils/env.server.ts'
 import { redirectWithToast } from '#app/utils/toast.server.ts'
 import { useProjectEvents } from '#app/utils/use-project-events.ts'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.photo.originalFilename ?? 'Photo'} — Renzo` }]
+export const headers = keepRetryAfter
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
 	const user = await requireUser(request)
@@ -26,12 +31,13 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 	const found = await withUser(user.id, async (tx) => {
 		const photo = await getPhoto(tx, user.id, projectId, photoId)
 		if (!photo) return null
-		const [transformations, customStyles, balance] = await Promise.all([
+		const [transformations, customStyles, balance, captionDefault] = await Promise.all([
 			listPhotoTransformations(tx, user.id, projectId, photoId),
 			tx.customStyle.findMany({ where: { userId: user.id }, select: { id: true, name: true }, orderBy: { name: 'asc' } }),
 			getBalance(tx, user.id),
+			disclosureDefault(tx, user.id),
 		])
-		return { photo, transformations, customStyles, balance }
+		return { photo, transformations, customStyles, balance, captionDefault }
 	})
 	if (!found) throw new Response('Not found', { status: 404 })
 	const url = new URL(request.url)
@@ -43,6 +49,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 		projectId,
 		...found,
 		offer: offer(),
+		retentionDays: getEnv().RETENTION_ARCHIVED_ORIGINALS_DAYS,
 		compared,
 		defaults: rerun ? { kind: rerun.kind, roomType: rerun.roomType, style: rerun.style, quality: rerun.quality } : undefined,
 	}
@@ -59,7 +66,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 		// The photo of this page only, whatever the form carried.
 		form.delete('photoId')
 		form.append('photoId', photoId)
-		return orderFromForm(user.id, projectId, form, here)
+		return orderFromForm(user.id, projectId, form, here, request)
 	}
 	if (intent === 'cancel') return cancelFromForm(user.id, form, here)
 	if (intent !== 'delete') throw new Response('Unknown intent', { status: 400 })
@@ -70,7 +77,8 @@ export async function action({ request, params }: ActionFunctionArgs) {
 }
 
 export default function PhotoPage() {
-	const { projectId, photo, transformations, customStyles, balance, offer, compared, defaults } = useLoaderData<typeof loader>()
+	const { projectId, photo, transformations, customStyles, balance, captionDefault, offer, retentionDays, compared, defaults } =
+		useLoaderData<typeof loader>()
 	const actionData = useActionData<typeof action>()
 	const t = useT()
 	useProjectEvents(projectId)
@@ -81,6 +89,7 @@ export default function PhotoPage() {
 				<Link to={`/projects/${projectId}`}>← {t('photos.back')}</Link>
 			</p>
 			<h1 className="photo-title">{photo.originalFilename}</h1>
+			<RateLimitAlert actionData={actionData} />
 			{compared?.preview && photo.preview ? (
 				<section id="compare" aria-label={t('transformations.compare')}>
 					<BeforeAfter
@@ -114,6 +123,8 @@ export default function PhotoPage() {
 					<a className="button" href={photo.downloadUrl} download={photo.originalFilename}>
 						{t('photos.download')}
 					</a>
+				) : photo.originalPurgedAt ? (
+					<p className="muted">{t('retention.originalPurged', { days: retentionDays })}</p>
 				) : null}
 			</div>
 			{photo.status === 'ready' ? (
@@ -124,6 +135,7 @@ export default function PhotoPage() {
 						title={t('transformations.title')}
 						offer={offer}
 						customStyles={customStyles}
+						captionDefault={captionDefault}
 						photoIds={[photo.id]}
 						balance={balance}
 						defaults={defaults}
@@ -139,7 +151,11 @@ export default function PhotoPage() {
 					filename={photo.originalFilename}
 				/>
 			</section>
-			<ConfirmDelete title={t('photos.delete')} confirmLabel={t('photos.deleteConfirmLabel')} open={Boolean(actionData?.confirm)} />
+			<ConfirmDelete
+				title={t('photos.delete')}
+				confirmLabel={t('photos.deleteConfirmLabel')}
+				open={Boolean(actionData && 'confirm' in actionData)}
+			/>
 		</>
 	)
 }

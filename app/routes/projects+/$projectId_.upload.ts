@@ -3,7 +3,10 @@ import { requireUser } from '#app/modules/auth/session.server.ts'
 import { resolveLocale, translator } from '#app/modules/i18n/locale.server.ts'
 import { receiveUploads, storedBytes } from '#app/modules/photos/upload.server.ts'
 import { findProjectId } from '#app/modules/projects/projects.server.ts'
+import { enforceRateLimit, rateLimitedResponse, RateLimitError } from '#app/modules/security/rate-limit.server.ts'
+import { discardBody } from '#app/utils/body.server.ts'
 import { withUser } from '#app/utils/db.server.ts'
+import { getEnv } from '#app/utils/env.server.ts'
 import { redirectWithToast } from '#app/utils/toast.server.ts'
 
 // POST only: the JavaScript uploader sends one file per request and reads JSON; a plain form
@@ -14,6 +17,15 @@ export async function loader({ params }: ActionFunctionArgs) {
 
 export async function action({ request, params }: ActionFunctionArgs) {
 	const user = await requireUser(request)
+	// Counted before the body is read: a refused upload stores nothing.
+	try {
+		await enforceRateLimit('uploads', user.id, { userId: user.id, request })
+	} catch (error) {
+		if (!(error instanceof RateLimitError)) throw error
+		// The browser is still sending the file: read it to the bin (bounded), so it gets to see this answer.
+		discardBody(request, getEnv().UPLOAD_MAX_BYTES + 1024 * 1024)
+		return rateLimitedResponse(request, error, await resolveLocale(request, user.locale), { back: `/projects/${params.projectId}` })
+	}
 	// One transaction before the body: the project is the user's and live, and the bytes they already store.
 	const target = await withUser(user.id, async (tx) => {
 		const projectId = await findProjectId(tx, user.id, params.projectId ?? '')

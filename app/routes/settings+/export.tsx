@@ -3,19 +3,21 @@ import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { CsrfInput } from '#app/components/csrf-input.tsx'
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
 import { requireUser } from '#app/modules/auth/session.server.ts'
-import { EXPORT_TTL_HOURS, ExportError, listExports, MAX_EXPORTS_PER_DAY, requestExport } from '#app/modules/gdpr/export.server.ts'
+import { ExportError, exportTtlHours, listExports, maxExportsPerDay, requestExport } from '#app/modules/gdpr/export.server.ts'
 import type { MessageKey } from '#app/modules/i18n/catalog.ts'
+import { keepRetryAfter, retryAfterHeader } from '#app/modules/security/rate-limit.server.ts'
 import { useLocale, useT } from '#app/modules/i18n/use-t.ts'
 import { formatDateTime } from '#app/utils/format.ts'
 import { redirectWithToast } from '#app/utils/toast.server.ts'
 
 export const meta: MetaFunction = () => [{ title: 'Exporter mes données — Renzo' }]
+export const headers = keepRetryAfter
 
 type ActionData = { error: MessageKey; vars?: Record<string, number> }
 
 export async function loader({ request }: LoaderFunctionArgs) {
 	const user = await requireUser(request)
-	return { exports: await listExports(user.id), ttlHours: EXPORT_TTL_HOURS }
+	return { exports: await listExports(user.id), ttlHours: exportTtlHours() }
 }
 
 export async function action({ request }: ActionFunctionArgs) {
@@ -26,8 +28,8 @@ export async function action({ request }: ActionFunctionArgs) {
 		if (!(error instanceof ExportError)) throw error
 		if (error.code === 'pending') return data<ActionData>({ error: 'gdpr.error.pending' }, { status: 409 })
 		return data<ActionData>(
-			{ error: 'gdpr.error.rateLimited', vars: { max: MAX_EXPORTS_PER_DAY, hours: Math.ceil(error.retryAfterSeconds / 3600) } },
-			{ status: 429 },
+			{ error: 'gdpr.error.rateLimited', vars: { max: maxExportsPerDay(), hours: Math.ceil(error.retryAfterSeconds / 3600) } },
+			{ status: 429, headers: retryAfterHeader(error.retryAfterSeconds) },
 		)
 	}
 	return redirectWithToast('/settings/export', { key: 'gdpr.requested', type: 'success' })

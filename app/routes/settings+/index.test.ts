@@ -5,6 +5,9 @@ import { action as localeAction } from '#app/routes/resources+/locale.tsx'
 import { privileged } from '#app/utils/db.server.ts'
 import { call, CookieJar, makeRequest } from '#tests/utils/http.ts'
 import { loggedInUser } from '#tests/utils/login.ts'
+import { loader as photoLoader } from '#app/routes/projects+/$projectId_.photos.$photoId.tsx'
+import { loader as projectLoader } from '#app/routes/projects+/$projectId.tsx'
+import { readyPhoto } from '#tests/utils/photos.ts'
 import { action, loader } from './index.tsx'
 
 const ctx = { nonce: 'n', csrfToken: 't' }
@@ -91,5 +94,50 @@ describe('account: sessions and language', () => {
 			localeAction({ request: makeRequest('/resources/locale', { form: { locale: 'de' } }), params: {}, context: ctx }),
 		)
 		expect(bad.status).toBe(400)
+	})
+
+	test('the disclosure caption box starts from my setting on both order forms; nobody else’s changes', async () => {
+		const me = await loggedInUser()
+		const stranger = await loggedInUser()
+		const project = await privileged().project.create({ data: { userId: me.id, name: 'T2 Nantes' }, select: { id: true } })
+		const photoId = await readyPhoto(me.id, project.id)
+		const forms = async () => {
+			const projectPage = await call(() =>
+				projectLoader({
+					request: makeRequest(`/projects/${project.id}`, { jar: me.jar }),
+					params: { projectId: project.id },
+					context: ctx,
+				}),
+			)
+			const photoPage = await call(() =>
+				photoLoader({
+					request: makeRequest(`/projects/${project.id}/photos/${photoId}`, { jar: me.jar }),
+					params: { projectId: project.id, photoId },
+					context: ctx,
+				}),
+			)
+			const settings = await call(() => loader({ request: makeRequest('/settings', { jar: me.jar }), params: {}, context: ctx }))
+			for (const page of [projectPage, photoPage, settings]) expect(page.status, page.response?.headers.get('Location') ?? '').toBe(200)
+			return [projectPage, photoPage, settings].map((page) => (page.data as { captionDefault: boolean }).captionDefault)
+		}
+		expect(await forms()).toEqual([true, true, true])
+
+		// An unticked box is absent from the form: saved as off.
+		const saved = await call(() =>
+			action({ request: makeRequest('/settings', { jar: me.jar, form: { intent: 'preferences' } }), params: {}, context: ctx }),
+		)
+		expect(saved.status).toBe(302)
+		expect(await forms()).toEqual([false, false, false])
+		const strangers = await call(() => loader({ request: makeRequest('/settings', { jar: stranger.jar }), params: {}, context: ctx }))
+		expect((strangers.data as { captionDefault: boolean }).captionDefault).toBe(true)
+
+		await call(() =>
+			action({
+				request: makeRequest('/settings', { jar: me.jar, form: { intent: 'preferences', captionDefault: 'on' } }),
+				params: {},
+				context: ctx,
+			}),
+		)
+		expect(await forms()).toEqual([true, true, true])
 	})
 })

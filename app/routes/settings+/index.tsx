@@ -5,6 +5,8 @@ import { CsrfInput } from '#app/components/csrf-input.tsx'
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
 import { destroySession, getSessionId, listSessions, requireUser, revokeSessions } from '#app/modules/auth/session.server.ts'
 import { useLocale, useT } from '#app/modules/i18n/use-t.ts'
+import { disclosureDefault, setDisclosureDefault } from '#app/modules/transformations/preferences.server.ts'
+import { withUser } from '#app/utils/db.server.ts'
 import { formatDateTime } from '#app/utils/format.ts'
 import { redirectWithToast } from '#app/utils/toast.server.ts'
 
@@ -43,6 +45,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 	return {
 		email: user.email,
 		twoFactor: user.twoFactorEnabled,
+		captionDefault: await withUser(user.id, (tx) => disclosureDefault(tx, user.id)),
 		sessions: sessions.map((s) => ({
 			id: s.id.slice(0, 12),
 			current: s.id === current,
@@ -55,7 +58,12 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request }: ActionFunctionArgs) {
 	const user = await requireUser(request)
-	const intent = (await request.formData()).get('intent')
+	const form = await request.formData()
+	const intent = form.get('intent')
+	if (intent === 'preferences') {
+		await setDisclosureDefault(user.id, form.get('captionDefault') === 'on')
+		return redirectWithToast('/settings', { key: 'preferences.saved', type: 'success' })
+	}
 	if (intent === 'logout-others') {
 		await revokeSessions(user.id, { keep: await getSessionId(request), request })
 		return redirectWithToast('/settings', { key: 'account.othersLoggedOut', type: 'success' })
@@ -68,7 +76,7 @@ export async function action({ request }: ActionFunctionArgs) {
 }
 
 export default function SettingsPage() {
-	const { email, twoFactor, sessions } = useLoaderData<typeof loader>()
+	const { email, twoFactor, captionDefault, sessions } = useLoaderData<typeof loader>()
 	const t = useT()
 	const locale = useLocale()
 	return (
@@ -96,8 +104,38 @@ export default function SettingsPage() {
 					</Form>
 				)}
 			</section>
-			<section className="card">
-				<Link to="/settings/export">{t('gdpr.settingsLink')}</Link>
+			<section className="card" aria-labelledby="preferences-title">
+				<h2 id="preferences-title">{t('preferences.title')}</h2>
+				<Form method="post">
+					<CsrfInput />
+					<div className="choice">
+						<input type="checkbox" id="caption-default" name="captionDefault" defaultChecked={captionDefault} />
+						<label htmlFor="caption-default">
+							{t('preferences.caption')}
+							<span className="field-hint">{t('preferences.captionHint')}</span>
+						</label>
+					</div>
+					<button type="submit" name="intent" value="preferences" className="secondary">
+						{t('preferences.save')}
+					</button>
+				</Form>
+			</section>
+			<section className="card" aria-labelledby="more-title">
+				<h2 id="more-title">{t('account.more')}</h2>
+				<ul className="list">
+					<li>
+						<Link to="/settings/export">{t('gdpr.settingsLink')}</Link>
+					</li>
+					<li>
+						<Link to="/settings/activity">{t('activity.settingsLink')}</Link>
+					</li>
+					<li>
+						<Link to="/settings/api-keys">{t('apiKeys.settingsLink')}</Link>
+					</li>
+					<li>
+						<Link to="/settings/webhooks">{t('webhooks.settingsLink')}</Link>
+					</li>
+				</ul>
 			</section>
 			<section className="card" aria-labelledby="sessions-title">
 				<h2 id="sessions-title">{t('account.sessions')}</h2>
@@ -129,6 +167,13 @@ export default function SettingsPage() {
 						</button>
 					</Form>
 				</div>
+			</section>
+			<section className="card danger-zone" aria-labelledby="danger-title">
+				<h2 id="danger-title">{t('accountDeletion.dangerZone')}</h2>
+				<p className="muted">{t('accountDeletion.dangerIntro')}</p>
+				<Link to="/settings/delete-account" className="button danger">
+					{t('accountDeletion.settingsLink')}
+				</Link>
 			</section>
 		</>
 	)

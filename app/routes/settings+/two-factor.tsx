@@ -18,10 +18,12 @@ import {
 } from '#app/modules/auth/two-factor.server.ts'
 import type { MessageKey } from '#app/modules/i18n/catalog.ts'
 import { useLocale, useT } from '#app/modules/i18n/use-t.ts'
+import { keepRetryAfter, retryAfterHeader } from '#app/modules/security/rate-limit.server.ts'
 import { formatDateTime } from '#app/utils/format.ts'
 import { redirectWithToast } from '#app/utils/toast.server.ts'
 
 export const meta: MetaFunction = () => [{ title: 'Double authentification — Renzo' }]
+export const headers = keepRetryAfter
 
 type Intent = 'start' | 'cancel' | 'confirm' | 'regenerate' | 'disable'
 type ActionData = { recoveryCodes: string[] } | { intent: Intent; error: MessageKey; vars?: Record<string, number> }
@@ -59,7 +61,8 @@ export async function action({ request }: ActionFunctionArgs) {
 	} catch (error) {
 		if (!(error instanceof TwoFactorError)) throw error
 		const { status, ...problem } = twoFactorProblem(error.failure)
-		return data<ActionData>({ intent, ...problem }, { status })
+		const headers = error.failure.reason === 'locked' ? retryAfterHeader(error.failure.retryAfterSeconds) : undefined
+		return data<ActionData>({ intent, ...problem }, { status, headers })
 	}
 }
 

@@ -1,5 +1,6 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
 import { enqueue } from '#app/modules/queue/boss.server.ts'
+import { auditSignatureFailure, limitWebhookCaller } from '#app/modules/security/webhook-guard.server.ts'
 import { verifyReplicateWebhook } from '#app/modules/transformations/replicate.server.ts'
 import { replicate } from '#app/modules/transformations/run.server.ts'
 import { webhookBody } from '#app/utils/body.server.ts'
@@ -12,9 +13,12 @@ const MAX_BODY_BYTES = 256 * 1024
 /**
  * Replicate's completion webhook. Signature and timestamp (5 min) are checked on the raw body;
  * the event is stored under its webhook-id (a replay is acknowledged and ignored) and the work
- * goes to a job in the same transaction, so the answer is fast and nothing is lost.
+ * goes to a job in the same transaction, so the answer is fast and nothing is lost. Callers are
+ * limited per IP (generously).
  */
 export async function action({ request }: ActionFunctionArgs) {
+	const limited = await limitWebhookCaller(request)
+	if (limited) return limited
 	const body = await webhookBody(request, MAX_BODY_BYTES)
 	if ('refusal' in body) return body.refusal
 	const { rawBody } = body
@@ -28,6 +32,7 @@ export async function action({ request }: ActionFunctionArgs) {
 	const verified = verifyReplicateWebhook({ headers: request.headers, rawBody, secret })
 	if (!verified.ok) {
 		log.warn('replicate webhook refused', { reason: verified.reason })
+		await auditSignatureFailure(request, 'replicate', verified.reason)
 		return new Response('invalid signature', { status: 401 })
 	}
 	const { webhookId, prediction } = verified
@@ -37,7 +42,7 @@ export async function action({ request }: ActionFunctionArgs) {
 			skipDuplicates: true,
 		})
 		if (inserted.count === 0) return
-		await enqueue('transformation-complete', { predictionId: prediction.id }, { tx })
+		await enqueue('transformation-complete', { predictionId: prediction.id, webhookId }, { tx })
 	})
 	return new Response(null, { status: 204 })
 }

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
 import { constructStripeEvent, isBillingConfigured, StripeSignatureError } from '#app/modules/billing/stripe.server.ts'
 import { enqueue } from '#app/modules/queue/boss.server.ts'
+import { auditSignatureFailure, limitWebhookCaller } from '#app/modules/security/webhook-guard.server.ts'
 import { webhookBody } from '#app/utils/body.server.ts'
 import { privileged } from '#app/utils/db.server.ts'
 import { log } from '#app/utils/logger.server.ts'
@@ -12,8 +13,11 @@ const MAX_BODY_BYTES = 512 * 1024
  * Stripe's webhook: the signature is checked on the raw body (default 300 s tolerance), the event
  * is stored under its id (a redelivery is acknowledged and ignored) and its processing goes to a
  * job in the same transaction, so Stripe gets its 200 fast and nothing is lost or done twice.
+ * Callers are limited per IP (generously: Stripe's own addresses send every customer's events).
  */
 export async function action({ request }: ActionFunctionArgs) {
+	const limited = await limitWebhookCaller(request)
+	if (limited) return limited
 	const body = await webhookBody(request, MAX_BODY_BYTES)
 	if ('refusal' in body) return body.refusal
 	if (!isBillingConfigured()) return new Response('payments are not configured', { status: 503 })
@@ -24,6 +28,12 @@ export async function action({ request }: ActionFunctionArgs) {
 	} catch (error) {
 		if (!(error instanceof StripeSignatureError)) throw error
 		log.warn('stripe webhook refused', { reason: error.message })
+		const reason = !request.headers.get('stripe-signature')
+			? 'missing_signature'
+			: /timestamp/i.test(error.message)
+				? 'timestamp'
+				: 'signature'
+		await auditSignatureFailure(request, 'stripe', reason)
 		return new Response('invalid signature', { status: 400 })
 	}
 	await privileged().$transaction(async (tx) => {

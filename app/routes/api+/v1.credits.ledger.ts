@@ -1,0 +1,6 @@
+import { apiRoute } from '#app/modules/api/operation.server.ts'
+import { listLedger } from '#app/modules/api/v1/credits.server.ts'
+
+const route = apiRoute(listLedger)
+export const loader = route.loader
+export const action = route.action
