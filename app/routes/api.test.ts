@@ -10,6 +10,8 @@ import { startApiApp } from '#tests/utils/api-app.ts'
 import { call, makeRequest } from '#tests/utils/http.ts'
 import { loggedInUser } from '#tests/utils/login.ts'
 import { readyPhoto, roomJpeg } from '#tests/utils/photos.ts'
+import { createEndpoint } from '#app/modules/webhooks-out/endpoints.server.ts'
+import { documentedVerifier, startWebhookReceiver, type WebhookReceiver } from '#tests/fakes/webhook-receiver.ts'
 import { until } from '#tests/utils/until.ts'
 import { maintenancePurge } from '#worker/jobs/maintenance-purge.ts'
 import { startWorker } from '#worker/start.ts'
@@ -20,14 +22,18 @@ import { action as apiKeysAction } from './settings+/api-keys.tsx'
 
 let app: Awaited<ReturnType<typeof startApiApp>>
 let fake: ReplicateFake
+let receiver: WebhookReceiver
 
 beforeAll(async () => {
 	fake = await startReplicateFake()
+	// The agency's webhook receiver, on 127.0.0.1 (allowed by test configuration only).
+	receiver = await startWebhookReceiver()
 	app = await startApiApp()
 	Object.assign(process.env, {
 		REPLICATE_API_TOKEN: fake.token,
 		REPLICATE_BASE_URL: fake.baseUrl,
 		REPLICATE_WEBHOOK_SECRET: fake.webhookSecret,
+		WEBHOOKS_ALLOW_LOOPBACK: 'true',
 	})
 	reloadEnv()
 })
@@ -35,6 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
 	await app?.close()
 	await fake?.close()
+	await receiver?.close()
 })
 
 /** An agent with an API key made through the settings page's action, as a person would. */
@@ -60,11 +67,16 @@ const reservations = (userId: string) => privileged().creditLedger.count({ where
 type Project = { id: string; name: string; status: string; photo_count: number }
 type Transformation = { id: string; status: string; result: { urls: { full: string } } | null }
 
-describe('the whole path, curl-like: project → upload → processed → order → succeeded → download', () => {
-	test('a real JPEG becomes a staged photo downloaded from its signed URL; one reservation, one capture', async () => {
-		const worker = await startWorker({ queues: ['photo-process', 'transformation-run', 'transformation-complete'] })
+describe('the whole path, curl-like: project → upload → processed → order → signed webhook → download', () => {
+	test('a real JPEG becomes a staged photo, announced by a signed webhook, downloaded from its signed URL; one reservation, one capture', async () => {
+		const worker = await startWorker({ queues: ['photo-process', 'transformation-run', 'transformation-complete', 'webhook-deliver'] })
 		try {
 			const { user, api } = await agent({ credits: 10 })
+			const endpoint = await createEndpoint(user.id, {
+				url: receiver.url,
+				description: 'Logiciel de l’agence',
+				events: ['transformation.succeeded'],
+			})
 			const project = await api.post<Project>('/api/v1/projects', { name: 'T3 Lyon 6e – Foch', address: '12 avenue Foch, 69006 Lyon' })
 			expect(project.status).toBe(201)
 			expect(project.body).toMatchObject({ name: 'T3 Lyon 6e – Foch', status: 'active', photo_count: 0 })
@@ -110,6 +122,26 @@ describe('the whole path, curl-like: project → upload → processed → order 
 				{ timeoutMs: 45_000 },
 			)
 			expect(done.body.status).toBe('succeeded')
+
+			// The receiver hears of it: signed as the receiver guide says to check, naming the transformation.
+			const delivered = await until(
+				'the signed webhook',
+				() => receiver.received.filter((request) => request.rawBody.toString('utf8').includes(id)),
+				(requests) => requests.length > 0,
+				{ timeoutMs: 20_000 },
+			)
+			const verify = await documentedVerifier()
+			expect(verify(delivered[0]!.rawBody, delivered[0]!.headers, endpoint.secret)).toBe(true)
+			expect(verify(delivered[0]!.rawBody, delivered[0]!.headers, `${endpoint.secret}x`)).toBe(false)
+			const event = JSON.parse(delivered[0]!.rawBody.toString('utf8')) as { id: string; type: string; data: Record<string, unknown> }
+			expect(delivered[0]!.headers['renzo-webhook-id']).toBe(event.id)
+			expect(event).toMatchObject({
+				type: 'transformation.succeeded',
+				data: { transformation_id: id, status: 'succeeded', credits_charged: 2 },
+			})
+			// The event names the API path to fetch; the client follows it with its key.
+			expect(String(event.data.url)).toMatch(new RegExp(`/api/v1/transformations/${id}$`))
+
 			const result = await fetch(done.body.result!.urls.full)
 			expect(result.status).toBe(200)
 			expect(result.headers.get('content-disposition')).toMatch(/attachment/)
