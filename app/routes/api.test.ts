@@ -126,7 +126,7 @@ describe('the whole path, curl-like: project → upload → processed → order 
 			// The receiver hears of it: signed as the receiver guide says to check, naming the transformation.
 			const delivered = await until(
 				'the signed webhook',
-				() => receiver.received.filter((request) => request.rawBody.toString('utf8').includes(id)),
+				async () => receiver.received.filter((request) => request.rawBody.toString('utf8').includes(id)),
 				(requests) => requests.length > 0,
 				{ timeoutMs: 20_000 },
 			)

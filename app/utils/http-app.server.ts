@@ -164,7 +164,7 @@ export function createHttpApp(options: {
 	return app
 }
 
-function refuse(res: express.Response, status: 400 | 403 | 413, message: string) {
+function refuse(res: express.Response, status: 400 | 403 | 413 | 415, message: string) {
 	const title = status === 413 ? 'Requête trop volumineuse' : 'Action refusée'
 	res
 		.status(status)
