@@ -42,7 +42,7 @@ const schema = z
 		/** GDPR data exports per user per 24 hours. */
 		EXPORTS_PER_USER_PER_DAY: intFrom(3, 1),
 		/** Incoming webhook calls (Stripe, Replicate) per source IP per minute. */
-		WEBHOOKS_PER_IP_PER_MINUTE: intFrom(600, 1),
+		WEBHOOKS_PER_IP_PER_MINUTE: intFrom(6_000, 1),
 
 		SMTP_URL: optionalUrl,
 		MAIL_FROM: z.string().default('Renzo <bonjour@renzo.localhost>'),

@@ -1,7 +1,16 @@
 import { describe, expect, test } from 'vitest'
 import { privileged, withUser } from '#app/utils/db.server.ts'
 import { createTestUser } from '#tests/utils/db.ts'
-import { capture, getBalance, grant, InsufficientCreditsError, release, reserve, UnknownReservationError } from './ledger.server.ts'
+import {
+	capture,
+	getBalance,
+	grant,
+	InsufficientCreditsError,
+	release,
+	reserve,
+	reserveMany,
+	UnknownReservationError,
+} from './ledger.server.ts'
 
 describe('credit ledger', () => {
 	test('50 concurrent reservations of 1 credit on a balance of 10: exactly 10 succeed', async () => {
@@ -89,6 +98,33 @@ describe('credit ledger', () => {
 		await expect(release(privileged(), { userId: user.id, reference: 'transformation:none' })).rejects.toBeInstanceOf(
 			UnknownReservationError,
 		)
+	})
+
+	test('many reservations in one statement: all of them or, over the balance, none; settled one by one', async () => {
+		const user = await createTestUser()
+		await grant(privileged(), { userId: user.id, credits: 10, reason: 'admin_adjustment', idempotencyKey: `t:${user.id}` })
+		const references = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `transformation:${prefix}${i}`)
+
+		await expect(
+			withUser(user.id, (tx) => reserveMany(tx, { userId: user.id, credits: 1, references: references(11, 'x') })),
+		).rejects.toBeInstanceOf(InsufficientCreditsError)
+		expect(await getBalance(privileged(), user.id)).toBe(10)
+		expect(await privileged().creditLedger.count({ where: { userId: user.id, reason: 'reservation' } })).toBe(0)
+
+		expect(await withUser(user.id, (tx) => reserveMany(tx, { userId: user.id, credits: 2, references: references(4, 'y') }))).toBe(4)
+		// The same references again: already reserved, nothing moves.
+		expect(await withUser(user.id, (tx) => reserveMany(tx, { userId: user.id, credits: 2, references: references(4, 'y') }))).toBe(0)
+		expect(await getBalance(privileged(), user.id)).toBe(2)
+		const rows = await privileged().creditLedger.findMany({ where: { userId: user.id, reason: 'reservation' }, orderBy: { seq: 'asc' } })
+		expect(rows.map((row) => [row.reference, row.delta, row.balanceAfter])).toEqual([
+			['transformation:y0', -2, 8],
+			['transformation:y1', -2, 6],
+			['transformation:y2', -2, 4],
+			['transformation:y3', -2, 2],
+		])
+		expect((await release(privileged(), { userId: user.id, reference: 'transformation:y0' })).applied).toBe(true)
+		expect((await capture(privileged(), { userId: user.id, reference: 'transformation:y1' })).applied).toBe(true)
+		expect(await getBalance(privileged(), user.id)).toBe(4)
 	})
 
 	test('the application role can only spend its own credits', async () => {

@@ -1,4 +1,6 @@
 import crypto from 'node:crypto'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import { Readable, Transform, type TransformCallback } from 'node:stream'
 import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import busboy from 'busboy'
@@ -32,6 +34,20 @@ export async function storedBytes(tx: Tx, userId: string) {
 	const used = await tx.photo.aggregate({ where: { userId }, _sum: { sizeBytes: true } })
 	return Number(used._sum.sizeBytes ?? 0)
 }
+
+/**
+ * Where an upload goes, checked before its body is read, in ONE statement: the project is the
+ * user's and not deleted, and what the user's originals already weigh (the quota). Null: no such
+ * project for this user (the route answers 404).
+ */
+export async function uploadTarget(tx: Tx, userId: string, projectId: string) {
+	if (!UUID.test(projectId)) return null
+	const [row] = await tx.$queryRaw<{ projectId: string; usedBytes: number }[]>`
+		SELECT p.id::text AS "projectId", COALESCE((SELECT sum(size_bytes) FROM photos WHERE user_id = ${userId}::uuid), 0)::float8 AS "usedBytes"
+		FROM projects p WHERE p.id = ${projectId}::uuid AND p.user_id = ${userId}::uuid AND p.deleted_at IS NULL`
+	return row ? { projectId: row.projectId, usedBytes: Number(row.usedBytes) } : null
+}
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** A display name safe to store and to offer as a download name: no path, no control characters. */
 export function sanitizeFilename(raw: string | undefined): string {
@@ -80,19 +96,47 @@ function peek(stream: Readable, bytes: number): Promise<{ head: Buffer; rest: Re
 	})
 }
 
-/** Hashes, counts and bounds the bytes on their way to storage; keeps the first and last ones. */
+/**
+ * Socket reads hand the body over in 64 KiB buffers that only a garbage collection frees. While a
+ * big file streams, the JavaScript heap barely grows, so V8 collects late (on external-memory
+ * pressure, ~20–25 MB in): the process' peak grows with the file up to that point. A minor
+ * collection every GC_EVERY_BYTES keeps the peak flat whatever the size (measured: +25 MB → see
+ * bench/upload.ts). Needs the gc() function: exposed here once (V8 flag, then a fresh context).
+ */
+const GC_EVERY_BYTES = 8 * 1024 * 1024
+const minorGc = (() => {
+	try {
+		v8.setFlagsFromString('--expose-gc')
+		const gc = vm.runInNewContext('gc') as ((options: { type: 'minor'; execution: 'sync' | 'async' }) => void) | undefined
+		return typeof gc === 'function' ? () => gc({ type: 'minor', execution: 'sync' }) : () => {}
+	} catch {
+		return () => {}
+	}
+})()
+
+/**
+ * Hashes, counts and bounds the bytes on their way to storage; keeps the first and last ones.
+ * The end of the stream is held back until `gate` resolves (the photo row exists): storage
+ * commits the object only once its row does, so a crash never leaves an object without a row.
+ */
 class Inspector extends Transform {
 	readonly hash = crypto.createHash('sha256')
 	size = 0
 	head: Buffer[] = []
 	headLength = 0
 	tail = Buffer.alloc(0)
+	/** The first HEAD_BYTES (or the whole file if shorter), as soon as they have passed. */
+	readonly headReady: Promise<Buffer>
+	private resolveHead!: (head: Buffer) => void
+	private sinceGc = 0
 
 	constructor(
 		private readonly maxBytes: number,
 		private readonly quotaLeft: number,
+		private readonly gate: Promise<boolean>,
 	) {
 		super()
+		this.headReady = new Promise((resolve) => (this.resolveHead = resolve))
 	}
 
 	override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
@@ -103,9 +147,23 @@ class Inspector extends Transform {
 		if (this.headLength < HEAD_BYTES) {
 			this.head.push(chunk.subarray(0, HEAD_BYTES - this.headLength))
 			this.headLength += Math.min(chunk.length, HEAD_BYTES - this.headLength)
+			if (this.headLength >= HEAD_BYTES) this.resolveHead(Buffer.concat(this.head))
 		}
 		this.tail = Buffer.concat([this.tail, chunk.subarray(-TAIL_BYTES)]).subarray(-TAIL_BYTES)
+		this.sinceGc += chunk.length
+		if (this.sinceGc >= GC_EVERY_BYTES) {
+			this.sinceGc = 0
+			minorGc()
+		}
 		callback(null, chunk)
+	}
+
+	override _flush(callback: TransformCallback) {
+		this.resolveHead(Buffer.concat(this.head))
+		this.gate.then(
+			(open) => callback(open ? null : new UploadRefused('photos.error.unsupported')),
+			(error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+		)
 	}
 }
 
@@ -227,29 +285,22 @@ async function receiveOne(
 
 	const photoId = crypto.randomUUID()
 	const key = storageKeys.original(input.userId, input.projectId, photoId, imageTypes[format].ext)
-	const created = await withUser(input.userId, async (tx) => {
-		const project = await tx.project.findFirst({
-			where: { id: input.projectId, userId: input.userId, deletedAt: null },
-			select: { id: true },
-		})
-		if (!project) return false
-		await tx.photo.create({
-			data: {
-				id: photoId,
-				userId: input.userId,
-				projectId: input.projectId,
-				status: 'uploading',
-				originalKey: key,
-				originalFilename: name,
-				contentType: imageTypes[format].contentType,
-			},
-		})
-		return true
+	// The `uploading` row is written while the first bytes already flow to storage; the Inspector
+	// holds the end of the stream back until it exists (see there). One statement: the project is
+	// still the user's and live, or nothing is written.
+	const created = withUser(input.userId, async (tx) => {
+		const rows = await tx.$queryRaw<unknown[]>`
+			INSERT INTO photos (id, user_id, project_id, status, original_key, original_filename, content_type)
+			SELECT ${photoId}::uuid, ${input.userId}::uuid, ${input.projectId}::uuid, 'uploading', ${key}, ${name}, ${imageTypes[format].contentType}
+			WHERE EXISTS (SELECT 1 FROM projects WHERE id = ${input.projectId}::uuid AND user_id = ${input.userId}::uuid AND deleted_at IS NULL)
+			RETURNING id`
+		return rows.length === 1
 	})
-	if (!created) return (drain(), refuse('photos.error.unsupported'))
+	// Settled, whatever happens, before a failure's cleanup deletes the row (else it could land after).
+	const settled = created.catch(() => false)
 
 	const storage = getStorage()
-	const inspector = new Inspector(env.UPLOAD_MAX_BYTES, input.allowed())
+	const inspector = new Inspector(env.UPLOAD_MAX_BYTES, input.allowed(), created)
 	const controller = new AbortController()
 	const onAbort = () => controller.abort(input.signal.reason)
 	input.signal.addEventListener('abort', onAbort, { once: true })
@@ -265,27 +316,36 @@ async function receiveOne(
 		source.unpipe(inspector)
 		drain()
 	})
+	// The project went away before the row could be written: stop now rather than at the end.
+	created.then(
+		(ok) => ok || inspector.destroy(new UploadRefused('photos.error.unsupported')),
+		(error: unknown) => inspector.destroy(error instanceof Error ? error : new Error(String(error))),
+	)
+	// The decompression-bomb check reads the header: started as soon as the head has passed.
+	const pixels = format === 'heic' ? Promise.resolve(null) : inspector.headReady.then(declaredPixels)
 	try {
 		source.pipe(inspector)
 		await storage.put(key, inspector, { contentType: imageTypes[format].contentType, signal: controller.signal })
 		const head = Buffer.concat(inspector.head)
 		if (file.readableAborted || input.signal.aborted) throw new UploadRefused('photos.error.aborted')
 		if (!looksComplete(format, inspector.tail, head, inspector.size)) throw new UploadRefused('photos.error.corrupt')
-		const pixels = format === 'heic' ? null : await declaredPixels(head)
-		if (pixels !== null && pixels > env.IMAGE_MAX_PIXELS) throw new UploadRefused('photos.error.tooManyPixels')
+		const declared = await pixels
+		if (declared !== null && declared > env.IMAGE_MAX_PIXELS) throw new UploadRefused('photos.error.tooManyPixels')
 		const sha256 = inspector.hash.digest('hex')
+		// One statement marks it `processing` with its size, hash and twin (the same bytes already in the project).
 		const duplicate = await withUser(input.userId, async (tx) => {
-			const twin = await tx.photo.findFirst({
-				where: { projectId: input.projectId, userId: input.userId, sha256, id: { not: photoId } },
-				select: { id: true },
-				orderBy: { createdAt: 'asc' },
-			})
-			await tx.photo.update({
-				where: { id: photoId },
-				data: { status: 'processing', sizeBytes: inspector.size, sha256, duplicateOfId: twin?.id ?? null },
-			})
+			const [row] = await tx.$queryRaw<{ duplicate: boolean }[]>`
+				UPDATE photos SET status = 'processing', size_bytes = ${inspector.size}::bigint, sha256 = ${sha256}, updated_at = now(),
+					duplicate_of_id = (
+						SELECT t.id FROM photos t
+						WHERE t.project_id = ${input.projectId}::uuid AND t.user_id = ${input.userId}::uuid AND t.sha256 = ${sha256} AND t.id <> ${photoId}::uuid
+						ORDER BY t.created_at ASC LIMIT 1
+					)
+				WHERE id = ${photoId}::uuid AND user_id = ${input.userId}::uuid
+				RETURNING duplicate_of_id IS NOT NULL AS "duplicate"`
+			if (!row) throw new Error(`photo ${photoId} vanished during its upload`)
 			await enqueue('photo-process', { photoId }, { tx, singletonKey: photoId })
-			return Boolean(twin)
+			return row.duplicate
 		})
 		return { ok: true, size: inspector.size, result: { name, ok: true, photoId, duplicate } }
 	} catch (error) {
@@ -294,6 +354,7 @@ async function receiveOne(
 		if (reason === 'photos.error.storage') log.error('upload failed', { error })
 		drain()
 		// Nothing of a refused file stays: object (if any) and row.
+		await settled
 		await storage.delete(key).catch((cleanupError) => log.error('upload cleanup failed', { error: cleanupError }))
 		await privileged().photo.deleteMany({ where: { id: photoId, userId: input.userId } })
 		return refuse(reason)

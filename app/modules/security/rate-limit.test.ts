@@ -29,7 +29,7 @@ describe('rate limits', () => {
 		expect(rateLimitOf('uploads')).toEqual({ limit: 300, windowSeconds: 3600 })
 		expect(rateLimitOf('orders')).toEqual({ limit: 60, windowSeconds: 3600 })
 		expect(rateLimitOf('exports')).toEqual({ limit: 3, windowSeconds: 86_400 })
-		expect(rateLimitOf('webhooks')).toEqual({ limit: 600, windowSeconds: 60 })
+		expect(rateLimitOf('webhooks')).toEqual({ limit: 6000, windowSeconds: 60 })
 		process.env.ORDERS_PER_USER_PER_HOUR = '7'
 		reloadEnv()
 		expect(rateLimitOf('orders').limit).toBe(7)

@@ -1,8 +1,7 @@
 import { redirect, type ActionFunctionArgs } from '@remix-run/node'
 import { requireUser } from '#app/modules/auth/session.server.ts'
 import { resolveLocale, translator } from '#app/modules/i18n/locale.server.ts'
-import { receiveUploads, storedBytes } from '#app/modules/photos/upload.server.ts'
-import { findProjectId } from '#app/modules/projects/projects.server.ts'
+import { receiveUploads, uploadTarget } from '#app/modules/photos/upload.server.ts'
 import { enforceRateLimit, rateLimitedResponse, RateLimitError } from '#app/modules/security/rate-limit.server.ts'
 import { discardBody } from '#app/utils/body.server.ts'
 import { withUser } from '#app/utils/db.server.ts'
@@ -17,6 +16,10 @@ export async function loader({ params }: ActionFunctionArgs) {
 
 export async function action({ request, params }: ActionFunctionArgs) {
 	const user = await requireUser(request)
+	// Before the body, side by side with the rate limit (this check writes nothing, so a refused
+	// upload still stores nothing): the project is the user's and live, and the bytes they already store.
+	const targeting = withUser(user.id, (tx) => uploadTarget(tx, user.id, params.projectId ?? ''))
+	targeting.catch(() => {}) // awaited below, unless the rate limit answers first
 	// Counted before the body is read: a refused upload stores nothing.
 	try {
 		await enforceRateLimit('uploads', user.id, { userId: user.id, request })
@@ -26,11 +29,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 		discardBody(request, getEnv().UPLOAD_MAX_BYTES + 1024 * 1024)
 		return rateLimitedResponse(request, error, await resolveLocale(request, user.locale), { back: `/projects/${params.projectId}` })
 	}
-	// One transaction before the body: the project is the user's and live, and the bytes they already store.
-	const target = await withUser(user.id, async (tx) => {
-		const projectId = await findProjectId(tx, user.id, params.projectId ?? '')
-		return projectId ? { projectId, usedBytes: await storedBytes(tx, user.id) } : null
-	})
+	const target = await targeting
 	if (!target) throw new Response('Not found', { status: 404 })
 	const results = await receiveUploads(request, { userId: user.id, ...target })
 	const t = translator(await resolveLocale(request, user.locale))

@@ -1,0 +1,298 @@
+// Diagnostic, not a bench (`npm run bench` does not run it): where do the CPU and the wall-clock
+// time of bench/transformations.ts go? Same set-up (instant Replicate fake, production app for the
+// webhook and the signed preview, the real worker process), then `jobs` ordered in batches back to
+// back, and:
+//   1. CPU milliseconds per job of every process on the path: worker, app server, Postgres (the
+//      postmaster and its backends), and this process (ordering + the Replicate fake + listener);
+//   2. completions per second over the run (the shape of the start and of the tail) and when the
+//      last order was committed;
+//   3. with PROFILE_WORKER_CPU_PROF=1 (or PROFILE_APP_CPU_PROF=1), a V8 CPU profile of the worker
+//      (or of the app server) in PROFILE_OUT (default a temp dir), summarised by package/file and
+//      function (self time). V8 samples on wall-clock time: read shares, not milliseconds.
+// Run: node --import tsx bench/profile/transformations-profile.ts
+// Settings (env): PROFILE_JOBS (1000), PROFILE_BATCH (50), PROFILE_WORKER_CPU_PROF (0), PROFILE_APP_CPU_PROF (0),
+// PROFILE_SQL (0: the statements of one job, from the server log), PROFILE_PERF (0: `perf record -a` over
+// the sustained run, the worker with --perf-basic-prof; read it with perf report --pid), PROFILE_OUT.
+import { spawn, type ChildProcess } from 'node:child_process'
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
+import { startReplicateFake } from '#tests/fakes/replicate.ts'
+import {
+	appEnv,
+	Cleanup,
+	ensureBuild,
+	intSetting,
+	newAppConfig,
+	processCpuSeconds,
+	ROOT,
+	startApp,
+	startDatabase,
+	stopChild,
+	table,
+} from '../lib/harness.ts'
+
+const jobs = intSetting('PROFILE_JOBS', 1_000, 10, 10_000)
+const batch = intSetting('PROFILE_BATCH', 50, 1, 50)
+const cpuProf = process.env.PROFILE_WORKER_CPU_PROF === '1'
+const outDir = process.env.PROFILE_OUT || fs.mkdtempSync(path.join(os.tmpdir(), 'renzo-tx-profile-'))
+fs.mkdirSync(outDir, { recursive: true })
+
+type ProfileNode = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
+type CpuProfile = { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+
+function category(url: string, functionName: string) {
+	if (!url) return functionName || '(native)'
+	const modules = url.lastIndexOf('node_modules/')
+	if (modules >= 0) {
+		const parts = url.slice(modules + 'node_modules/'.length).split('/')
+		return parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!
+	}
+	if (url.startsWith('node:'))
+		return `node:${url
+			.slice(5)
+			.replace(/^internal\//, '')
+			.split('/')
+			.slice(0, 2)
+			.join('/')}`
+	return path.relative(ROOT, url.replace(/^file:\/\//, ''))
+}
+
+function summarise(file: string) {
+	const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile
+	const byId = new Map(profile.nodes.map((node) => [node.id, node]))
+	const self = new Map<string, number>()
+	const fns = new Map<string, number>()
+	let total = 0
+	profile.samples.forEach((id, index) => {
+		const node = byId.get(id)!
+		const ms = (profile.timeDeltas[index] ?? 0) / 1000
+		total += ms
+		const cat = category(node.callFrame.url, node.callFrame.functionName)
+		self.set(cat, (self.get(cat) ?? 0) + ms)
+		const fn = `${node.callFrame.functionName || '(anon)'} ${cat}:${node.callFrame.lineNumber}`
+		fns.set(fn, (fns.get(fn) ?? 0) + ms)
+	})
+	const top = (map: Map<string, number>, n: number) =>
+		[...map.entries()]
+			.sort((a, b) => b[1] - a[1])
+			.slice(0, n)
+			.map(([name, ms]) => [name, ms.toFixed(0), ((100 * ms) / total).toFixed(1)])
+	console.log(`\nworker V8 profile ${file}: ${total.toFixed(0)} ms sampled (wall-clock samples, idle included as (idle))`)
+	console.log(table([['self time by package/file', 'ms', '%'], ...top(self, 25)]))
+	console.log(table([['self time by function', 'ms', '%'], ...top(fns, 40)]))
+}
+
+/** CPU seconds of a process's children that have exited (cutime + cstime): Postgres backends that were closed. */
+function exitedChildrenCpuSeconds(pid: number) {
+	const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+	const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+	return (Number(fields[13]) + Number(fields[14])) / 100
+}
+
+const cleanup = new Cleanup()
+try {
+	ensureBuild()
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'renzo-profile-transformations-'))
+	cleanup.defer('remove the temporary directory', () => fs.rmSync(dir, { recursive: true, force: true }))
+	const fake = await startReplicateFake()
+	cleanup.defer('stop the Replicate fake', () => fake.close())
+	const sqlLog: string[] = []
+	let logging = false
+	const db = await startDatabase(cleanup, { log: (line) => logging && sqlLog.push(...line.split('\n')) })
+	const config = await newAppConfig(db.url)
+	const env = {
+		...appEnv(config),
+		STORAGE_DIR: path.join(dir, 'storage'),
+		S3_BUCKET: '',
+		REPLICATE_API_TOKEN: fake.token,
+		REPLICATE_BASE_URL: fake.baseUrl,
+		REPLICATE_WEBHOOK_SECRET: fake.webhookSecret,
+		// Every webhook of the fake comes from 127.0.0.1: the per-IP budget (600/min by default) would
+		// stop them after ~600 and leave the rest to the reconcile job. PROFILE_WEBHOOK_LIMIT=default keeps it.
+		...(process.env.PROFILE_WEBHOOK_LIMIT === 'default' ? {} : { WEBHOOKS_PER_IP_PER_MINUTE: '1000000' }),
+	}
+	const appProf = process.env.PROFILE_APP_CPU_PROF === '1'
+	const appArgs = [
+		...(appProf ? ['--cpu-prof', `--cpu-prof-dir=${path.join(outDir, 'app')}`] : []),
+		...(process.env.PROFILE_PERF === '1' ? ['--perf-basic-prof'] : []),
+	]
+	const app = await startApp(cleanup, config, { env, nodeArgs: appArgs })
+	Object.assign(process.env, env)
+	const { reloadEnv } = await import('#app/utils/env.server.ts')
+	const { privileged, disconnectDb } = await import('#app/utils/db.server.ts')
+	const { stopSender } = await import('#app/modules/queue/boss.server.ts')
+	reloadEnv()
+	await disconnectDb()
+	cleanup.defer('close the database pools', async () => {
+		await stopSender().catch(() => {})
+		await disconnectDb()
+	})
+	const { findOrCreateUser } = await import('#app/modules/auth/login.server.ts')
+	const { grant } = await import('#app/modules/credits/ledger.server.ts')
+	const { orderTransformations } = await import('#app/modules/transformations/order.server.ts')
+	const { orderSchema } = await import('#app/modules/transformations/catalog.ts')
+	const { readyPhoto, roomJpeg } = await import('#tests/utils/photos.ts')
+	const request = new Request(`${config.appUrl}/login`, { headers: { 'x-renzo-client-ip': '127.0.0.1' } })
+	const user = await findOrCreateUser(`profile-${crypto.randomBytes(4).toString('hex')}@example.fr`, 'fr', request)
+	await grant(privileged(), { userId: user.id, credits: jobs + 100, reason: 'admin_adjustment', idempotencyKey: `profile:${user.id}` })
+	const { id: projectId } = await privileged().project.create({ data: { userId: user.id, name: 'Profile' }, select: { id: true } })
+	const jpeg = await roomJpeg(160, 120)
+	const photoIds: string[] = []
+	for (let i = 0; i < batch; i++) photoIds.push(await readyPhoto(user.id, projectId, { bytes: jpeg }))
+	const order = (ids: string[]) => orderTransformations(user.id, projectId, orderSchema.parse({ kind: 'day_to_dusk', photoIds: ids }))
+
+	const done = new Map<string, number>()
+	let failed: string | undefined
+	let wake = () => {}
+	const observer = new pg.Client({ connectionString: db.url })
+	await observer.connect()
+	cleanup.defer('close the event listener', () => observer.end().catch(() => {}))
+	observer.on('notification', (message) => {
+		const event = JSON.parse(message.payload ?? '{}') as { type?: string; id?: string; status?: string }
+		if (event.type !== 'transformation' || !event.id) return
+		if (event.status === 'succeeded') done.set(event.id, performance.now())
+		else if (event.status === 'failed' || event.status === 'canceled') failed = `${event.id} ${event.status}`
+		wake()
+	})
+	await observer.query('LISTEN renzo_project_events')
+	const waitFor = async (ids: string[], timeoutMs: number) => {
+		const deadline = Date.now() + timeoutMs
+		while (ids.some((id) => !done.has(id))) {
+			if (failed) throw new Error(`a transformation ended ${failed}`)
+			if (Date.now() > deadline) throw new Error(`${ids.filter((id) => !done.has(id)).length} jobs not done in time`)
+			await new Promise<void>((resolve) => {
+				wake = resolve
+				setTimeout(resolve, 200)
+			})
+		}
+	}
+
+	const perf = process.env.PROFILE_PERF === '1'
+	const workerArgs = [...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${outDir}`] : []), ...(perf ? ['--perf-basic-prof'] : [])]
+	const worker: ChildProcess = spawn(process.execPath, [...workerArgs, '--import', 'tsx', 'worker/index.ts'], {
+		cwd: ROOT,
+		env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
+		stdio: ['ignore', 'inherit', 'inherit'],
+	})
+	cleanup.defer('stop the worker', () => stopChild(worker))
+	for (let i = 0; i < 5; i++) await waitFor((await order([photoIds[i]!])).ids, 60_000)
+
+	if (process.env.PROFILE_SQL === '1') {
+		// The statements of ONE job, by process (application_name), from the server log.
+		const admin = new pg.Client({ connectionString: db.url })
+		await admin.connect()
+		await admin.query(`ALTER SYSTEM SET log_statement = 'all'`)
+		await admin.query(`ALTER SYSTEM SET log_line_prefix = '[%a] '`)
+		await admin.query('SELECT pg_reload_conf()')
+		await new Promise((resolve) => setTimeout(resolve, 500))
+		logging = true
+		await waitFor((await order([photoIds[7]!])).ids, 60_000)
+		await new Promise((resolve) => setTimeout(resolve, 1500))
+		logging = false
+		await admin.query(`ALTER SYSTEM RESET log_statement`)
+		await admin.query('SELECT pg_reload_conf()')
+		await admin.end()
+		const statements = sqlLog.filter((line) => /LOG:\s+(statement|execute)/.test(line))
+		fs.writeFileSync(path.join(outDir, 'one-job.sql.log'), sqlLog.join('\n'))
+		const byApp = new Map<string, number>()
+		for (const line of statements) {
+			const app = /^\[([^\]]*)\]/.exec(line)?.[1] || '?'
+			byApp.set(app, (byApp.get(app) ?? 0) + 1)
+		}
+		console.log(`statements for one job (log in ${path.join(outDir, 'one-job.sql.log')}): ${JSON.stringify(Object.fromEntries(byApp))}`)
+	}
+	const postmaster = Number(fs.readFileSync(path.join(db.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0])
+	const cpu = () => ({
+		worker: processCpuSeconds(worker.pid),
+		app: processCpuSeconds(app.child.pid),
+		postgres: processCpuSeconds(postmaster) + exitedChildrenCpuSeconds(postmaster),
+		bench: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+	})
+	// Linux perf, every CPU, on-CPU samples only (unlike V8's profiler): where the CPU time goes, by process and symbol.
+	const perfFile = path.join(outDir, 'perf.data')
+	const recorder = perf ? spawn('perf', ['record', '-F', '499', '-a', '-o', perfFile], { stdio: 'ignore' }) : undefined
+	if (recorder) await new Promise((resolve) => setTimeout(resolve, 1000))
+	const before = cpu()
+	const started = performance.now()
+	const ids: string[] = []
+	const orderMs: number[] = []
+	for (let n = 0; n < jobs; n += batch) {
+		const t = performance.now()
+		ids.push(...(await order(photoIds.slice(0, Math.min(batch, jobs - n)))).ids)
+		orderMs.push(performance.now() - t)
+	}
+	const enqueued = performance.now() - started
+	try {
+		await waitFor(ids, Math.max(300_000, jobs * 1_000))
+	} catch (error) {
+		const states = await privileged().transformation.groupBy({ by: ['status', 'errorCode'], where: { userId: user.id }, _count: true })
+		const refused = fake.webhooksSent.filter((w) => w.status !== 204).map((w) => `${w.status ?? w.error}`)
+		console.error(
+			`states: ${JSON.stringify(states)}; webhooks not answered 204: ${refused.length} ${refused.slice(0, 5).join(', ')}; fake errors: ${fake.errors.slice(-3).join(' | ')}`,
+		)
+		throw error
+	}
+	const after = cpu()
+	if (recorder) {
+		recorder.kill('SIGINT')
+		await new Promise((resolve) => recorder.once('exit', resolve))
+		fs.writeFileSync(
+			path.join(outDir, 'pids.json'),
+			JSON.stringify({ worker: worker.pid, app: app.child.pid, bench: process.pid, postmaster }),
+		)
+		console.log(`perf data: ${perfFile} (pids in ${path.join(outDir, 'pids.json')})`)
+	}
+	const times = ids.map((id) => done.get(id)! - started).sort((a, b) => a - b)
+	const total = times.at(-1)!
+	console.log(
+		`\n${jobs} jobs in orders of ${batch}: ${(jobs / (total / 1000)).toFixed(1)} jobs/s overall, ${(total / 1000).toFixed(1)} s; ` +
+			`orders committed after ${(enqueued / 1000).toFixed(1)} s (per order: median ${[...orderMs].sort((a, b) => a - b)[orderMs.length >> 1]!.toFixed(0)} ms, max ${Math.max(...orderMs).toFixed(0)} ms)`,
+	)
+	const tenth = times[Math.floor(jobs * 0.1)]!
+	const ninetieth = times[Math.floor(jobs * 0.9) - 1]!
+	console.log(
+		`middle 80 %: ${((Math.floor(jobs * 0.9) - Math.floor(jobs * 0.1) - 1) / ((ninetieth - tenth) / 1000)).toFixed(1)} jobs/s; first done at ${times[0]!.toFixed(0)} ms, 10 % at ${tenth.toFixed(0)} ms, 90 % at ${ninetieth.toFixed(0)} ms`,
+	)
+	const perSecond = new Map<number, number>()
+	for (const t of times) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1)
+	console.log(`completions per second: ${Array.from({ length: Math.floor(total / 1000) + 1 }, (_, s) => perSecond.get(s) ?? 0).join(' ')}`)
+	const rows = (['worker', 'app', 'postgres', 'bench'] as const).map((name) => [
+		name,
+		((1000 * (after[name] - before[name])) / jobs).toFixed(1),
+	])
+	const sum = (['worker', 'app', 'postgres', 'bench'] as const).reduce((acc, name) => acc + (1000 * (after[name] - before[name])) / jobs, 0)
+	console.log(table([['process', 'CPU ms per job'], ...rows, ['total', sum.toFixed(1)]]))
+	console.log(`→ at 2 cores fully used, this CPU per job caps the rate at ${(2000 / sum).toFixed(1)} jobs/s`)
+	const rowsByStatus = await privileged().transformation.groupBy({ by: ['status'], where: { userId: user.id }, _count: true })
+	console.log(`statuses: ${JSON.stringify(rowsByStatus)}; predictions at the fake: ${fake.predictions.size}`)
+	const notOk = fake.webhooksSent.filter((w) => w.status !== 204)
+	const answers = new Map<string, number>()
+	for (const w of notOk) answers.set(`${w.status ?? w.error}`, (answers.get(`${w.status ?? w.error}`) ?? 0) + 1)
+	console.log(
+		`webhooks not answered 204: ${notOk.length} ${JSON.stringify(Object.fromEntries(answers))}; fake errors: ${fake.errors.length}`,
+	)
+	await stopChild(worker)
+	if (appProf) {
+		await stopChild(app.child)
+		const appDir = path.join(outDir, 'app')
+		const file = fs
+			.readdirSync(appDir)
+			.filter((name) => name.endsWith('.cpuprofile'))
+			.map((name) => path.join(appDir, name))[0]
+		if (file) summarise(file)
+	}
+	if (cpuProf) {
+		const file = fs
+			.readdirSync(outDir)
+			.filter((name) => name.endsWith('.cpuprofile'))
+			.map((name) => path.join(outDir, name))
+			.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0]
+		if (file) summarise(file)
+	}
+} finally {
+	await cleanup.run()
+}
+process.exit(0)
