@@ -209,7 +209,7 @@ export default async function transformationsBench() {
 		cleanup.defer('remove the temporary directory', () => fs.rmSync(dir, { recursive: true, force: true }))
 		const storageDir = path.join(dir, 'storage')
 
-		const fake = await startReplicateFake()
+		const fake = await startReplicateFake({ memoizeOutputs: true })
 		cleanup.defer('stop the Replicate fake', () => fake.close())
 		const db = await startDatabase(cleanup)
 		const config = await newAppConfig(db.url)

@@ -42,7 +42,7 @@ const ROOT = path.resolve(import.meta.dirname, '../..')
 const SEED = Number(process.env.CRASH_SEED ?? 20_250_917)
 const KILLS = 20
 const PHOTOS = 5
-const API_LATENCY_MS = 250
+const API_LATENCY_MS = 600
 const CREDITS = 200
 const QUEUES = ['transformation-run', 'transformation-local', 'transformation-complete']
 const SETTLE_TIMEOUT_MS = 120_000
@@ -292,7 +292,8 @@ test(
 		expect(workers.flatMap((w) => w.lines).filter((line) => line.includes('"level":"error"'))).toEqual([])
 
 		const midJob = kills.filter((kill) => kill.interrupted.length > 0).length
-		// The test is only worth something if the kills do land in jobs (13–14 of 20 in practice).
+		// The test is only worth something if the kills do land in jobs. Since completion trusts the
+		// verified webhook body (no API re-read) jobs are shorter: API_LATENCY_MS keeps the window open.
 		expect(midJob, `kills that interrupted a job (seed ${SEED})`).toBeGreaterThanOrEqual(5)
 		console.log(
 			JSON.stringify({

@@ -121,6 +121,11 @@ export type ReplicateFakeOptions = {
 	outputFormat?: 'png' | 'webp'
 	webhookClockOffsetMs?: number
 	apiLatencyMs?: number
+	/**
+	 * Render each distinct input once (benchmarks: the fake stands in for Replicate's GPUs, its
+	 * Sharp work must not eat the CPU being measured). Off by default: tests keep the real cost.
+	 */
+	memoizeOutputs?: boolean
 }
 
 export const NSFW_ERROR = 'NSFW content detected. Try running it again, or try a different prompt.'
@@ -287,6 +292,7 @@ export class ReplicateFake {
 		this.outputFormat = options.outputFormat ?? 'png'
 		this.webhookClockOffsetMs = options.webhookClockOffsetMs ?? 0
 		this.apiLatencyMs = options.apiLatencyMs ?? 0
+		this.memoizeOutputs = options.memoizeOutputs ?? false
 		if (options.behaviour) this.behave(options.behaviour)
 	}
 
@@ -525,19 +531,21 @@ export class ReplicateFake {
 
 	/**
 	 * The "model": the input, warmer and brighter, same size. The same input gives the same bytes,
-	 * so they are kept for a few inputs: the fake stands in for Replicate's GPUs, and its Sharp work
-	 * must not eat the CPU a benchmark measures (bench/transformations.ts orders 1000 of one photo).
+	 * so with memoizeOutputs they are kept for a few inputs (bench/transformations.ts orders 1000 of
+	 * one photo).
 	 */
+	private readonly memoizeOutputs: boolean
 	private readonly rendered = new Map<string, { body: Buffer; contentType: string }>()
 	private async render(input: Buffer) {
 		const key = `${this.outputFormat}:${crypto.createHash('sha256').update(input).digest('hex')}`
-		const known = this.rendered.get(key)
+		const known = this.memoizeOutputs ? this.rendered.get(key) : undefined
 		if (known) return known
 		const image = sharp(input).rotate().modulate({ brightness: 1.15, saturation: 1.1 }).tint({ r: 255, g: 240, b: 220 })
 		const output =
 			this.outputFormat === 'webp'
 				? { body: await image.webp().toBuffer(), contentType: 'image/webp' }
 				: { body: await image.png().toBuffer(), contentType: 'image/png' }
+		if (!this.memoizeOutputs) return output
 		if (this.rendered.size >= 16) this.rendered.delete(this.rendered.keys().next().value!)
 		this.rendered.set(key, output)
 		return output
