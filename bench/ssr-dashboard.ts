@@ -7,19 +7,21 @@
 // Settings (env): BENCH_CONNECTIONS (50), BENCH_WARMUP_S (2), BENCH_DURATION_S (10), BENCH_ROUNDS (2).
 import { pathToFileURL } from 'node:url'
 import {
+	assertValidRuns,
 	BROWSER_UA,
 	Cleanup,
+	compareRuns,
 	createLoggedInUser,
 	ensureBuild,
 	intSetting,
 	measure,
-	median,
+	type Measurement,
+	measureRounds,
 	newAppConfig,
+	runsTable,
 	startApp,
 	startBareServer,
 	startDatabase,
-	table,
-	type Measurement,
 } from './lib/harness.ts'
 
 export const GOAL_RATIO_PCT = 25
@@ -70,15 +72,7 @@ export default async function ssrDashboard() {
 			{ name: 'bare', url: `${bare.url}/`, serverPid: bare.child.pid },
 			{ name: 'app', url: `${app.url}/`, serverPid: app.child.pid },
 		]
-		if (warmup > 0) for (const target of targets) await measure(target.name, target.url, { connections, duration: warmup, headers })
-		const runs: (Measurement & { round: number })[] = []
-		for (let round = 1; round <= rounds; round++) {
-			for (const target of targets) {
-				const result = await measure(target.name, target.url, { connections, duration, headers, serverPid: target.serverPid })
-				runs.push({ ...result, round })
-				console.log(`  round ${round} ${target.name.padEnd(4)} ${result.rps.toFixed(0).padStart(7)} req/s  p99 ${result.p99} ms`)
-			}
-		}
+		const runs = await measureRounds(targets, { connections, warmup, duration, rounds, headers })
 
 		// The study's load is ~100 requests/min: latency at a realistic concurrency says more about
 		// what an agent feels than p99 at 50 connections, which is throughput-bound on 2 cores.
@@ -89,31 +83,13 @@ export default async function ssrDashboard() {
 		)
 
 		const of = (name: string) => runs.filter((run) => run.target === name)
-		const bareRps = median(of('bare').map((run) => run.rps))
-		const appRps = median(of('app').map((run) => run.rps))
-		const appP99 = median(of('app').map((run) => run.p99))
-		const ratioPct = (100 * appRps) / bareRps
+		const { app: appMedians, bare: bareMedians, ratioPct } = compareRuns(runs)
+		const [bareRps, appRps, appP99] = [bareMedians.rps, appMedians.rps, appMedians.p99]
 		// Less sensitive to the noise of other processes: CPU time of each server per request.
-		const bareCpu = median(of('bare').map((run) => run.cpuMsPerRequest))
-		const appCpu = median(of('app').map((run) => run.cpuMsPerRequest))
+		const [bareCpu, appCpu] = [bareMedians.cpuMsPerRequest, appMedians.cpuMsPerRequest]
 
 		console.log()
-		console.log(
-			table([
-				['round', 'target', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'non-2xx', 'errors', 'server CPU ms/req'],
-				...runs.map((run) => [
-					run.round,
-					run.target,
-					run.rps.toFixed(0),
-					run.p50,
-					run.p99,
-					run.requests,
-					run.non2xx,
-					run.errors,
-					run.cpuMsPerRequest.toFixed(3),
-				]),
-			]),
-		)
+		console.log(runsTable(runs))
 		console.log()
 		console.log(
 			`app/bare req/s (medians ${appRps.toFixed(0)} / ${bareRps.toFixed(0)}): ${ratioPct.toFixed(1)} %  ` +
@@ -142,16 +118,7 @@ export default async function ssrDashboard() {
 		console.log(JSON.stringify(summary))
 
 		// A non-2xx or an error means we measured something else than the dashboard: fail.
-		const broken = [...runs, { ...light, round: 0 }].filter((run) => run.non2xx > 0 || run.errors > 0)
-		if (broken.length)
-			throw new Error(
-				`invalid measurement: ${broken
-					.map(
-						(run) =>
-							`round ${run.round} ${run.target}: ${run.non2xx} non-2xx ${JSON.stringify(run.statusCodes)}, ${run.errors} errors (${run.timeouts} timeouts)`,
-					)
-					.join('; ')}`,
-			)
+		assertValidRuns([...runs, { ...light, round: 0 }])
 		return {
 			name: 'ssr-dashboard',
 			line: `ssr-dashboard: app ${ratioPct.toFixed(1)} % of bare node:http req/s (goal >= ${GOAL_RATIO_PCT} %), app p99 ${appP99} ms (goal <= ${GOAL_P99_MS} ms)`,

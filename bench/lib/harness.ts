@@ -328,3 +328,77 @@ export function table(rows: (string | number)[][]) {
 		.map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  '))
 		.join('\n')
 }
+
+export type Round = Measurement & { round: number }
+
+/**
+ * Warm-up of each target, then `rounds` × (each target in turn) with `measure`: the app and its
+ * bare baseline alternate so that a noisy moment hits both. Logs one line per run.
+ */
+export async function measureRounds(
+	targets: { name: string; url: string; serverPid?: number }[],
+	options: { connections: number; warmup: number; duration: number; rounds: number; headers?: Record<string, string> },
+) {
+	const { connections, headers } = options
+	if (options.warmup > 0)
+		for (const target of targets) await measure(target.name, target.url, { connections, duration: options.warmup, headers })
+	const runs: Round[] = []
+	for (let round = 1; round <= options.rounds; round++) {
+		for (const target of targets) {
+			const result = await measure(target.name, target.url, {
+				connections,
+				duration: options.duration,
+				headers,
+				serverPid: target.serverPid,
+			})
+			runs.push({ ...result, round })
+			console.log(`  round ${round} ${target.name.padEnd(4)} ${result.rps.toFixed(0).padStart(7)} req/s  p99 ${result.p99} ms`)
+		}
+	}
+	return runs
+}
+
+/** Medians of the app's and the bare server's runs, and the app/bare throughput ratio. */
+export function compareRuns(runs: Round[]) {
+	const of = (name: string) => runs.filter((run) => run.target === name)
+	const medians = (name: string) => ({
+		rps: median(of(name).map((run) => run.rps)),
+		p99: median(of(name).map((run) => run.p99)),
+		cpuMsPerRequest: median(of(name).map((run) => run.cpuMsPerRequest)),
+	})
+	const app = medians('app')
+	const bare = medians('bare')
+	return { app, bare, ratioPct: (100 * app.rps) / bare.rps }
+}
+
+/** Every run as a table (round, target, req/s, latencies, errors, server CPU per request). */
+export function runsTable(runs: Round[]) {
+	return table([
+		['round', 'target', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'non-2xx', 'errors', 'server CPU ms/req'],
+		...runs.map((run) => [
+			run.round,
+			run.target,
+			run.rps.toFixed(0),
+			run.p50,
+			run.p99,
+			run.requests,
+			run.non2xx,
+			run.errors,
+			run.cpuMsPerRequest.toFixed(3),
+		]),
+	])
+}
+
+/** Throws when a run answered non-2xx or errors: it measured something else than the page. */
+export function assertValidRuns(runs: Round[]) {
+	const broken = runs.filter((run) => run.non2xx > 0 || run.errors > 0)
+	if (broken.length)
+		throw new Error(
+			`invalid measurement: ${broken
+				.map(
+					(run) =>
+						`round ${run.round} ${run.target}: ${run.non2xx} non-2xx ${JSON.stringify(run.statusCodes)}, ${run.errors} errors (${run.timeouts} timeouts)`,
+				)
+				.join('; ')}`,
+		)
+}
