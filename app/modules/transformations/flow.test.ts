@@ -11,7 +11,7 @@ import { readyPhoto } from '#tests/utils/photos.ts'
 import { startWorker } from '#worker/start.ts'
 import { orderSchema, type Order } from './catalog.ts'
 import { OrderError, creditReference, orderTransformations } from './order.server.ts'
-import { cancelTransformation, reconcileTransformations } from './run.server.ts'
+import { cancelTransformation, completeFromWebhook, reconcileTransformations } from './run.server.ts'
 import { until } from '#tests/utils/until.ts'
 
 // The whole flow with real parts: the Replicate fake over HTTP, the app's webhook and file routes
@@ -243,6 +243,34 @@ describe('running', () => {
 		expect((await transformation(id)).status).toBe('processing')
 		await reconcileTransformations(new Date(Date.now() + 2_000))
 		await reconcileTransformations(new Date(Date.now() + 2_000))
+		expect((await transformation(id)).status).toBe('succeeded')
+		expect((await movements(id)).map((m) => m.reason)).toEqual(['reservation', 'capture'])
+	})
+
+	test('a webhook that overtakes the stored prediction id (an instant model) still completes it', async () => {
+		await runWorker()
+		const { user, projectId } = await setup(10)
+		const photoId = await readyPhoto(user.id, projectId)
+		fake.next('no-webhook')
+		const { ids } = await orderTransformations(user.id, projectId, order({ photoIds: [photoId] }))
+		const id = ids[0]!
+		const { predictionId } = await until(
+			'the prediction',
+			() => transformation(id),
+			(t) => t.predictionId !== null,
+		)
+		await until(
+			'the prediction to finish',
+			async () => fake.predictions.get(predictionId!)?.status,
+			(s) => s === 'succeeded',
+		)
+		// As if the worker had not stored the id yet when the completion job ran: it comes 300 ms later.
+		await privileged().transformation.update({ where: { id }, data: { predictionId: null } })
+		const stored = new Promise((resolve) => setTimeout(resolve, 300)).then(() =>
+			privileged().transformation.update({ where: { id }, data: { predictionId } }),
+		)
+		await completeFromWebhook(predictionId!, null)
+		await stored
 		expect((await transformation(id)).status).toBe('succeeded')
 		expect((await movements(id)).map((m) => m.reason)).toEqual(['reservation', 'capture'])
 	})

@@ -3,7 +3,7 @@ import { queueEmail } from '#app/modules/email/send.server.ts'
 import { batchDoneEmail } from '#app/modules/email/templates.server.ts'
 import { isLocale } from '#app/modules/i18n/catalog.ts'
 import type { Variant } from '#app/modules/photos/image.server.ts'
-import { notifyProject, PROJECT_EVENTS_CHANNEL } from '#app/modules/events/project-events.server.ts'
+import { PROJECT_EVENTS_CHANNEL, type ProjectEvent } from '#app/modules/events/project-events.server.ts'
 import { storageKeys } from '#app/modules/storage/keys.ts'
 import { getStorage } from '#app/modules/storage/storage.server.ts'
 import { Prisma, privileged, type Tx } from '#app/utils/db.server.ts'
@@ -15,7 +15,7 @@ import { enhance } from './enhance.server.ts'
 import { creditReference } from './order.server.ts'
 import { prepareOutput, UnusableOutputError } from './output.server.ts'
 import { decodeForEnhancement } from './source.server.ts'
-import { createReplicateClient, downloadOutput, ProviderError, type PredictionState } from './replicate.server.ts'
+import { createReplicateClient, downloadOutput, ProviderError, toState, type PredictionState } from './replicate.server.ts'
 
 /**
  * The life of a transformation after it was ordered (worker side). Every state change is a
@@ -82,6 +82,11 @@ type Run = {
  */
 type Claimed = Run & { originalKey: string | null; previewKey: string | null; inFlight: number }
 
+/** The columns of a Run, as the raw statements below name them (`t`: the transformations row). */
+const RUN_COLUMNS = Prisma.sql`t.id::text AS "id", t.user_id::text AS "userId", t.project_id::text AS "projectId", t.photo_id::text AS "photoId",
+	t.status::text AS "status", t.provider, t.model, t.input, t.quality::text AS "quality", t.attempts, t.batch_id::text AS "batchId",
+	t.prediction_id AS "predictionId", t.disclosure_label AS "disclosureLabel", t.credits_cost AS "creditsCost"`
+
 /** Predictions started at the provider and not finished yet, all users together (the partial index on `processing` rows). */
 const IN_FLIGHT = Prisma.sql`SELECT count(*)::int FROM transformations WHERE status = 'processing' AND prediction_id IS NOT NULL`
 /** How long a new prediction waits at most for room under TRANSFORMATION_MAX_IN_FLIGHT (then it goes ahead). */
@@ -118,16 +123,14 @@ export async function runTransformation(id: string) {
 			RETURNING id, user_id, project_id, photo_id, status, provider, model, input, quality, attempts, batch_id, prediction_id,
 				disclosure_label, credits_cost
 		)
-		SELECT c.id::text AS "id", c.user_id::text AS "userId", c.project_id::text AS "projectId", c.photo_id::text AS "photoId",
-			c.status::text AS "status", c.provider, c.model, c.input, c.quality::text AS "quality", c.attempts, c.batch_id::text AS "batchId",
-			c.prediction_id AS "predictionId", c.disclosure_label AS "disclosureLabel", c.credits_cost AS "creditsCost",
+		SELECT ${RUN_COLUMNS},
 			p.original_key AS "originalKey",
 			(SELECT v.key FROM photo_variants v
-				WHERE v.photo_id = c.photo_id AND v.kind = 'preview' AND v.transformation_id IS NULL LIMIT 1) AS "previewKey",
+				WHERE v.photo_id = t.photo_id AND v.kind = 'preview' AND v.transformation_id IS NULL LIMIT 1) AS "previewKey",
 			(${IN_FLIGHT}) AS "inFlight",
 			pg_notify(${PROJECT_EVENTS_CHANNEL},
-				json_build_object('projectId', c.project_id, 'type', 'transformation', 'id', c.id, 'status', 'processing')::text)::text AS "notified"
-		FROM claimed c LEFT JOIN photos p ON p.id = c.photo_id`
+				json_build_object('projectId', t.project_id, 'type', 'transformation', 'id', t.id, 'status', 'processing')::text)::text AS "notified"
+		FROM claimed t LEFT JOIN photos p ON p.id = t.photo_id`
 	const claimed = rows[0]
 	// Cancelled, finished or deleted meanwhile: nothing to do.
 	if (!claimed) return
@@ -142,25 +145,18 @@ export async function runTransformation(id: string) {
 	}
 }
 
-const selectRun = {
-	id: true,
-	userId: true,
-	projectId: true,
-	photoId: true,
-	status: true,
-	provider: true,
-	model: true,
-	input: true,
-	quality: true,
-	attempts: true,
-	batchId: true,
-	predictionId: true,
-	disclosureLabel: true,
-	creditsCost: true,
-} as const
-
-function loadRun(db: Tx | ReturnType<typeof privileged>, where: { id: string } | { predictionId: string }): Promise<Run | null> {
-	return db.transformation.findUnique({ where, select: selectRun })
+/**
+ * The transformation of a prediction, with the body of the verified webhook that announced its
+ * end (webhook_events, null without one): one statement on the completion path.
+ */
+async function loadForCompletion(predictionId: string, webhookId: string | null) {
+	const [row] = await privileged().$queryRaw<(Run & { payload: unknown })[]>`
+		SELECT ${RUN_COLUMNS},
+			(SELECT e.payload FROM webhook_events e WHERE e.provider = 'replicate' AND e.id = ${webhookId}) AS "payload"
+		FROM transformations t WHERE t.prediction_id = ${predictionId}`
+	if (!row) return null
+	const { payload, ...run } = row
+	return { run, payload }
 }
 
 async function runLocally(run: Claimed) {
@@ -217,13 +213,44 @@ function isTerminal(state: PredictionState) {
 	return state.status === 'succeeded' || state.status === 'failed' || state.status === 'canceled'
 }
 
+const PREDICTION_ID_WAITS_MS = [50, 200, 1_000, 3_000]
+
+/**
+ * A verified webhook (webhook_events row `webhookId`) said this prediction finished. Its body is
+ * the prediction's final state: used as it is when it is one (succeeded, failed or canceled never
+ * change again). Otherwise (an older job without webhookId, an unexpected event) the state is read
+ * from the API. A finished transformation is left alone whatever it is told.
+ */
+export async function completeFromWebhook(predictionId: string, webhookId: string | null) {
+	let loaded = await loadForCompletion(predictionId, webhookId)
+	// A fast prediction's webhook can overtake the worker storing its id (startPrediction stores it
+	// once create() answers): wait for the id a little. Still unknown after that (a deleted
+	// transformation, or a very late store): the reconcile job finishes whatever is still running.
+	for (const delayMs of PREDICTION_ID_WAITS_MS) {
+		if (loaded) break
+		await new Promise((resolve) => setTimeout(resolve, delayMs))
+		loaded = await loadForCompletion(predictionId, webhookId)
+	}
+	if (!loaded || loaded.run.status !== 'processing') return
+	let state: PredictionState | null = null
+	if (loaded.payload) {
+		try {
+			state = toState(loaded.payload)
+		} catch {
+			state = null
+		}
+	}
+	if (!state || !isTerminal(state) || state.id !== predictionId) state = await replicate().get(predictionId)
+	await completePrediction(state, loaded.run)
+}
+
 /**
  * A prediction reached a final state (webhook, reconcile or a job retry): download and store
  * the result and capture the credits, or fail and release them. Idempotent: a transformation
- * that is no longer `processing` is left alone.
+ * that is no longer `processing` is left alone. `loaded`: its row, when the caller just read it.
  */
-export async function completePrediction(state: PredictionState) {
-	const run = await loadRun(privileged(), { predictionId: state.id })
+export async function completePrediction(state: PredictionState, loaded?: Run) {
+	const run = loaded ?? (await loadForCompletion(state.id, null))?.run
 	if (!run || run.status !== 'processing') return
 	if (state.status === 'succeeded') {
 		if (!state.outputUrl) return failTransformation(run.id, 'output_unusable')
@@ -273,18 +300,11 @@ async function finishWithImage(run: Run, data: Buffer) {
 	])
 	const done = await privileged().$transaction(async (tx) => {
 		await lockBatch(tx, run.batchId)
-		const updated = await tx.transformation.updateMany({
-			where: { id: run.id, status: 'processing' },
-			data: {
-				status: 'succeeded',
-				outputKey,
-				outputWidth: output.width,
-				outputHeight: output.height,
-				completedAt: new Date(),
-				errorCode: null,
-			},
-		})
-		if (updated.count === 0) return false
+		const updated = await tx.$executeRaw`
+			UPDATE transformations SET status = 'succeeded', output_key = ${outputKey}, output_width = ${output.width}::int,
+				output_height = ${output.height}::int, completed_at = now(), error_code = NULL, updated_at = now()
+			WHERE id = ${run.id}::uuid AND status = 'processing'`
+		if (updated === 0) return false
 		// Both variants in one statement (a retry finds them there: same keys, sizes refreshed).
 		await tx.$executeRaw`
 			INSERT INTO photo_variants (user_id, photo_id, transformation_id, kind, key, content_type, width, height, size_bytes)
@@ -297,10 +317,7 @@ async function finishWithImage(run: Run, data: Buffer) {
 			)}
 			ON CONFLICT (key) DO UPDATE SET width = EXCLUDED.width, height = EXCLUDED.height, size_bytes = EXCLUDED.size_bytes`
 		if (run.creditsCost > 0) await capture(tx, { userId: run.userId, reference: creditReference(run.id) })
-		await notify(tx, run, 'succeeded')
-		await emitTransformationEvent(tx, run.id)
-		await emailIfBatchDone(tx, run.batchId)
-		await emitBatchCompleted(tx, run.batchId)
+		await afterTransition(tx, run, 'succeeded')
 		return true
 	})
 	if (!done) {
@@ -324,10 +341,7 @@ export async function failTransformation(id: string, code: FailureCode) {
 		})
 		if (updated.count === 0) return
 		if (row.creditsCost > 0) await release(tx, { userId: row.userId, reference: creditReference(id) })
-		await notify(tx, { id, projectId: row.projectId }, 'failed')
-		await emitTransformationEvent(tx, id)
-		await emailIfBatchDone(tx, row.batchId)
-		await emitBatchCompleted(tx, row.batchId)
+		await afterTransition(tx, { id, ...row }, 'failed')
 	})
 }
 
@@ -362,9 +376,7 @@ export async function cancelTransformation(userId: string, id: string) {
 		})
 		if (updated.count === 0) return null
 		if (row.creditsCost > 0) await release(tx, { userId, reference: creditReference(id) })
-		await notify(tx, { id, projectId: row.projectId }, 'canceled')
-		await emailIfBatchDone(tx, row.batchId)
-		await emitBatchCompleted(tx, row.batchId)
+		await afterTransition(tx, { id, userId, projectId: row.projectId, batchId: row.batchId }, 'canceled')
 		return row
 	})
 	if (!cancelled) return false
@@ -415,10 +427,6 @@ export async function reconcileTransformations(now = new Date()) {
 	return { checked: stale.length, completed }
 }
 
-function notify(tx: Tx, row: { id: string; projectId: string }, status: string) {
-	return notifyProject(tx, { projectId: row.projectId, type: 'transformation', id: row.id, status })
-}
-
 /**
  * Serialises the final transitions of one batch: with the batch's lock held, exactly one
  * transaction sees the last transformation finish (two finishing together would each see the
@@ -431,23 +439,39 @@ async function lockBatch(tx: Tx, batchId: string) {
 /** The first key of the batch advisory locks (the two-int form: apart from any single-bigint lock). */
 const BATCH_LOCK_SPACE = 7_010
 
-/** When the batch's last transformation ends and the user asked for it, one email (same transaction). */
-async function emailIfBatchDone(tx: Tx, batchId: string) {
-	// Counts, not the rows: this runs at every completion of the batch.
-	const [batch] = await tx.$queryRaw<
-		{ running: number; succeeded: number; failed: number; notify: boolean | null; userId: string; projectId: string }[]
-	>`
-		SELECT count(*) FILTER (WHERE status IN ('queued', 'processing'))::int AS "running",
-			count(*) FILTER (WHERE status = 'succeeded')::int AS "succeeded",
-			count(*) FILTER (WHERE status = 'failed')::int AS "failed",
-			bool_or(input -> 'notify' = 'true'::jsonb) AS "notify",
-			min(user_id::text) AS "userId", min(project_id::text) AS "projectId"
-		FROM transformations WHERE batch_id = ${batchId}::uuid`
-	if (!batch || batch.running > 0 || !batch.notify || batch.succeeded + batch.failed === 0) return
-	const { succeeded, failed } = batch
-	const user = await tx.user.findUniqueOrThrow({ where: { id: batch.userId }, select: { email: true, locale: true } })
-	const project = await tx.project.findUniqueOrThrow({ where: { id: batch.projectId }, select: { name: true } })
-	const link = new URL(`/projects/${batch.projectId}`, getEnv().APP_URL).toString()
+/**
+ * What follows every final transition (succeeded, failed, canceled), in its transaction and with
+ * the batch lock held, in ONE statement on the common path: the project's event (pg_notify,
+ * delivered at commit), the batch's counts, and whether the user has a webhook endpoint at all.
+ * Then, only when they apply: the `transformation.*` webhook event (not for a cancellation, which
+ * the user did), and at the batch's end the email the user asked for and `batch.completed`.
+ */
+async function afterTransition(
+	tx: Tx,
+	row: { id: string; userId: string; projectId: string; batchId: string },
+	status: 'succeeded' | 'failed' | 'canceled',
+) {
+	const event: ProjectEvent = { projectId: row.projectId, type: 'transformation', id: row.id, status }
+	const [after] = await tx.$queryRaw<{ running: number; succeeded: number; failed: number; notify: boolean | null; listening: boolean }[]>`
+		SELECT count(*) FILTER (WHERE t.status IN ('queued', 'processing'))::int AS "running",
+			count(*) FILTER (WHERE t.status = 'succeeded')::int AS "succeeded",
+			count(*) FILTER (WHERE t.status = 'failed')::int AS "failed",
+			bool_or(t.input -> 'notify' = 'true'::jsonb) AS "notify",
+			EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.user_id = ${row.userId}::uuid AND e.disabled_at IS NULL) AS "listening",
+			(SELECT pg_notify(${PROJECT_EVENTS_CHANNEL}, ${JSON.stringify(event)}))::text AS "notified"
+		FROM transformations t WHERE t.batch_id = ${row.batchId}::uuid`
+	if (!after) return
+	if (after.listening && status !== 'canceled') await emitTransformationEvent(tx, row.id)
+	if (after.running > 0) return
+	if (after.notify && after.succeeded + after.failed > 0) await emailBatchDone(tx, row, after)
+	if (after.listening) await emitBatchCompleted(tx, row.batchId)
+}
+
+/** The batch's last transformation ended and the user asked to be told: one email (same transaction). */
+async function emailBatchDone(tx: Tx, row: { userId: string; projectId: string }, counts: { succeeded: number; failed: number }) {
+	const user = await tx.user.findUniqueOrThrow({ where: { id: row.userId }, select: { email: true, locale: true } })
+	const project = await tx.project.findUniqueOrThrow({ where: { id: row.projectId }, select: { name: true } })
+	const link = new URL(`/projects/${row.projectId}`, getEnv().APP_URL).toString()
 	const locale = isLocale(user.locale) ? user.locale : 'fr'
-	await queueEmail(batchDoneEmail({ to: user.email, locale, projectName: project.name, succeeded, failed, link }), { tx })
+	await queueEmail(batchDoneEmail({ to: user.email, locale, projectName: project.name, ...counts, link }), { tx })
 }
