@@ -6,6 +6,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
 import path from 'node:path'
 import { createRequestHandler, type ServerBuild } from '@remix-run/node'
+import type { DirectRoute } from '#app/direct-routes.server.ts'
 import { OfferConfigError, resolveOffer } from '#app/modules/billing/offer.server.ts'
 import { CatalogConfigError, resolveCatalog } from '#app/modules/transformations/catalog.server.ts'
 import { EnvError, getEnv, parseEnv } from '#app/utils/env.server.ts'
@@ -76,9 +77,15 @@ const vite = production ? undefined : await createViteServer()
 const build = vite
 	? () => vite.ssrLoadModule('virtual:remix/server-build') as Promise<ServerBuild>
 	: ((await import(path.resolve(import.meta.dirname, 'build/server/index.js'))) as ServerBuild)
+// The server build's entry exports the few endpoints the HTTP layer serves without Remix (decision 014).
+const directRoutes = async () => {
+	const serverBuild = typeof build === 'function' ? await build() : build
+	return (serverBuild.entry.module as { directRoutes?: DirectRoute[] }).directRoutes
+}
 const app = createHttpApp({
 	env,
 	handleRemix: createRequestHandler(build, production ? 'production' : 'development'),
+	directRoutes,
 	assets: vite ? vite.middlewares : path.resolve(import.meta.dirname, 'build/client'),
 })
 

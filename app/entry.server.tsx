@@ -7,6 +7,10 @@ import { NonceProvider } from './components/nonce.tsx'
 import { isDatabaseUnreachable } from './utils/db.server.ts'
 import { log } from './utils/logger.server.ts'
 
+// The endpoints the HTTP layer serves without Remix, exported from the server build so that they
+// share its modules (one Prisma pool, one queue sender): see direct-routes.server.ts.
+export { directRoutes } from './direct-routes.server.ts'
+
 const ABORT_DELAY = 5_000
 export const streamTimeout = ABORT_DELAY
 

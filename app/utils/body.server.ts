@@ -1,34 +1,51 @@
+import { Readable } from 'node:stream'
+import type { ReadableStream as WebReadableStream } from 'node:stream/web'
+
 /** A body larger than the route accepts. */
 export class BodyTooLargeError extends Error {
 	override name = 'BodyTooLargeError'
 }
 
-/** Reads a request body as text, refusing (without reading further) once it passes `maxBytes`. */
-export async function readTextCapped(request: Request, maxBytes: number): Promise<string> {
-	if (!request.body) return ''
+/**
+ * Reads a request body as text, refusing (without reading further) once it passes `maxBytes`.
+ * `body`: the body as a Node stream when the HTTP layer handed it over so (decision 014).
+ */
+export async function readTextCapped(request: Request, maxBytes: number, body: Readable | null = nodeBody(request)): Promise<string> {
+	if (!body) return ''
 	const declared = Number(request.headers.get('content-length') ?? NaN)
 	if (declared > maxBytes) throw new BodyTooLargeError()
-	const reader = request.body.getReader()
-	const chunks: Uint8Array[] = []
-	let size = 0
-	for (;;) {
-		const { done, value } = await reader.read()
-		if (done) break
-		size += value.byteLength
-		if (size > maxBytes) {
-			await reader.cancel()
-			throw new BodyTooLargeError()
+	// Listeners, not for-await: a refusal stops reading WITHOUT destroying the stream (when it is
+	// the socket's, destroying it would lose the 413; the HTTP layer closes the connection instead).
+	return new Promise((resolve, reject) => {
+		const chunks: Buffer[] = []
+		let size = 0
+		const stop = () => {
+			body.off('data', onData).off('end', onEnd).off('error', reject)
+			body.pause()
 		}
-		chunks.push(value)
-	}
-	return Buffer.concat(chunks).toString('utf8')
+		const onData = (chunk: Buffer) => {
+			size += chunk.length
+			if (size <= maxBytes) return void chunks.push(chunk)
+			stop()
+			reject(new BodyTooLargeError())
+		}
+		const onEnd = () => {
+			stop()
+			resolve(Buffer.concat(chunks).toString('utf8'))
+		}
+		body.on('data', onData).on('end', onEnd).on('error', reject)
+	})
 }
 
 /** A webhook's raw body (signatures are computed on it), or the answer to give: 405 for a non-POST, 413 past `maxBytes`. */
-export async function webhookBody(request: Request, maxBytes: number): Promise<{ rawBody: string } | { refusal: Response }> {
+export async function webhookBody(
+	request: Request,
+	maxBytes: number,
+	body: Readable | null = nodeBody(request),
+): Promise<{ rawBody: string } | { refusal: Response }> {
 	if (request.method !== 'POST') return { refusal: new Response(null, { status: 405, headers: { Allow: 'POST' } }) }
 	try {
-		return { rawBody: await readTextCapped(request, maxBytes) }
+		return { rawBody: await readTextCapped(request, maxBytes, body) }
 	} catch (error) {
 		if (error instanceof BodyTooLargeError) return { refusal: new Response('payload too large', { status: 413 }) }
 		throw error
@@ -52,4 +69,19 @@ export function discardBody(request: Request, maxBytes: number) {
 			if (size > maxBytes) return reader.cancel()
 		}
 	})().catch(() => {})
+}
+
+/** A fetch Request's body as a Node stream (null without one). */
+export function nodeBody(request: Request): Readable | null {
+	return request.body ? Readable.fromWeb(request.body as WebReadableStream) : null
+}
+
+/** discardBody for a Node stream: read to the bin in the background up to `maxBytes`, then destroyed. */
+export function discardStream(body: Readable, maxBytes: number) {
+	let size = 0
+	body.on('data', (chunk: Buffer) => {
+		size += chunk.length
+		if (size > maxBytes) body.destroy()
+	})
+	body.on('error', () => {})
 }

@@ -6,6 +6,7 @@ import { createReadableStreamFromReadable, type AppLoadContext } from '@remix-ru
 import express from 'express'
 import * as csrf from './csrf.server.ts'
 import type { Env } from './env.server.ts'
+import type { DirectRoute } from '#app/direct-routes.server.ts'
 import { translate } from '#app/modules/i18n/catalog.ts'
 import { FILES_ROUTE } from '#app/modules/storage/local.server.ts'
 import { signedFile, type SignedFileAnswer } from '#app/modules/storage/serve-file.server.ts'
@@ -42,6 +43,8 @@ export function createHttpApp(options: {
 	handleRemix: RemixHandler
 	/** Vite's dev middleware, or the folder of the client build. */
 	assets?: express.RequestHandler | string
+	/** POST endpoints served without Remix once the checks below passed (decision 014); from the server build. */
+	directRoutes?: () => DirectRoute[] | undefined | Promise<DirectRoute[] | undefined>
 	/** Asked after a 5xx: when the database is away the answer becomes a 503 (default: a `SELECT 1`). */
 	databaseReachable?: () => Promise<boolean>
 }) {
@@ -155,7 +158,11 @@ export function createHttpApp(options: {
 				if (body && body.length > 0 && !type.startsWith('application/x-www-form-urlencoded'))
 					return refuse(res, 415, translate('fr', 'input.error.notAForm'))
 			}
-			const response = await handleRemix(toFetchRequest(req, res, body), { nonce: res.locals.nonce as string, csrfToken })
+			// A body the checks above did not read (uploads, webhooks) can go to a direct route as it is.
+			const direct = req.method === 'POST' && body === undefined ? findDirect(await options.directRoutes?.(), req.path) : null
+			const response = direct
+				? await answerDirect(direct, toFetchRequest(req, res, undefined, { withBody: false }), req)
+				: await handleRemix(toFetchRequest(req, res, body), { nonce: res.locals.nonce as string, csrfToken })
 			// A loader that failed because the database is away: a clear 503, not a 500 page.
 			if (response.status >= 500 && !(await reachable())) {
 				await response.body?.cancel().catch(() => {})
@@ -228,7 +235,25 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | un
 	})
 }
 
-function toFetchRequest(req: express.Request, res: express.Response, body: Buffer | undefined) {
+function findDirect(routes: DirectRoute[] | undefined, pathname: string) {
+	for (const route of routes ?? []) {
+		const match = route.pattern.exec(pathname)
+		if (match) return { route, params: match.slice(1) }
+	}
+	return null
+}
+
+/** A direct route's answer; a thrown Response is one too (a redirect to the login, a 404), as in Remix. */
+async function answerDirect(direct: { route: DirectRoute; params: string[] }, request: Request, body: http.IncomingMessage) {
+	try {
+		return await direct.route.handle(request, body, direct.params)
+	} catch (thrown) {
+		if (thrown instanceof Response) return thrown
+		throw thrown
+	}
+}
+
+function toFetchRequest(req: express.Request, res: express.Response, body: Buffer | undefined, options = { withBody: true }) {
 	const url = new URL(req.originalUrl, `${req.protocol}://${req.headers.host ?? 'localhost'}`)
 	const controller = new AbortController()
 	res.on('close', () => controller.abort())
@@ -238,7 +263,7 @@ function toFetchRequest(req: express.Request, res: express.Response, body: Buffe
 		else if (value !== undefined) headers.set(name, value)
 	}
 	const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers, signal: controller.signal }
-	if (!SAFE_METHODS.has(req.method)) {
+	if (!SAFE_METHODS.has(req.method) && options.withBody) {
 		init.body = body ? new Uint8Array(body) : (createReadableStreamFromReadable(req) as unknown as ReadableStream<Uint8Array>)
 		init.duplex = 'half'
 	}

@@ -2,7 +2,6 @@ import crypto from 'node:crypto'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { Readable, Transform, type TransformCallback } from 'node:stream'
-import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import busboy from 'busboy'
 import sharp from 'sharp'
 import type { MessageKey } from '#app/modules/i18n/catalog.ts'
@@ -128,6 +127,9 @@ class Inspector extends Transform {
 	/** The first HEAD_BYTES (or the whole file if shorter), as soon as they have passed. */
 	readonly headReady: Promise<Buffer>
 	private resolveHead!: (head: Buffer) => void
+	/** Every byte has passed (size, hash and tail are final) and the row exists; storage still has to make them durable. */
+	readonly allIn: Promise<void>
+	private resolveAllIn!: () => void
 	private sinceGc = 0
 
 	constructor(
@@ -137,6 +139,7 @@ class Inspector extends Transform {
 	) {
 		super()
 		this.headReady = new Promise((resolve) => (this.resolveHead = resolve))
+		this.allIn = new Promise((resolve) => (this.resolveAllIn = resolve))
 	}
 
 	override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
@@ -161,7 +164,10 @@ class Inspector extends Transform {
 	override _flush(callback: TransformCallback) {
 		this.resolveHead(Buffer.concat(this.head))
 		this.gate.then(
-			(open) => callback(open ? null : new UploadRefused('photos.error.unsupported')),
+			(open) => {
+				if (open) this.resolveAllIn()
+				callback(open ? null : new UploadRefused('photos.error.unsupported'))
+			},
 			(error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
 		)
 	}
@@ -195,17 +201,19 @@ async function declaredPixels(head: Buffer): Promise<number | null> {
 }
 
 /**
- * Streams each file of a multipart request straight to storage (never a whole file in memory),
- * with the size limit and quota enforced while streaming and the type read from magic bytes.
+ * Streams each file of a multipart request (`body`, as a Node stream; `request` gives its headers
+ * and abort signal) straight to storage, never a whole file in memory, with the size limit and
+ * quota enforced while streaming and the type read from magic bytes.
  * Each file succeeds or fails alone; a failed file leaves no row, no object, no temp file.
  */
 export async function receiveUploads(
 	request: Request,
+	body: Readable | null,
 	input: { userId: string; projectId: string; usedBytes: number },
 ): Promise<UploadResult[]> {
 	const env = getEnv()
 	const contentType = request.headers.get('content-type') ?? ''
-	if (!contentType.startsWith('multipart/form-data') || !request.body) return []
+	if (!contentType.startsWith('multipart/form-data') || !body) return []
 	let remainingQuota = env.STORAGE_QUOTA_BYTES - input.usedBytes
 
 	const parser = busboy({
@@ -235,7 +243,6 @@ export async function receiveUploads(
 	})
 	parser.on('filesLimit', () => (tooMany = true))
 
-	const body = Readable.fromWeb(request.body as WebReadableStream)
 	await new Promise<void>((resolve) => {
 		const finish = () => resolve()
 		parser.on('close', finish)
@@ -323,9 +330,14 @@ async function receiveOne(
 	)
 	// The decompression-bomb check reads the header: started as soon as the head has passed.
 	const pixels = format === 'heic' ? Promise.resolve(null) : inspector.headReady.then(declaredPixels)
+	let stored: Promise<unknown> | undefined
 	try {
 		source.pipe(inspector)
-		await storage.put(key, inspector, { contentType: imageTypes[format].contentType, signal: controller.signal })
+		stored = storage.put(key, inspector, { contentType: imageTypes[format].contentType, signal: controller.signal })
+		// Once every byte is in, the checks and the row's final statement run while storage makes the
+		// file durable (the last fsync, the rename): only the COMMIT waits for it, so a crash never
+		// leaves a `processing` row without its object, and the request saves those round trips.
+		await Promise.race([inspector.allIn, stored])
 		const head = Buffer.concat(inspector.head)
 		if (file.readableAborted || input.signal.aborted) throw new UploadRefused('photos.error.aborted')
 		if (!looksComplete(format, inspector.tail, head, inspector.size)) throw new UploadRefused('photos.error.corrupt')
@@ -345,6 +357,9 @@ async function receiveOne(
 				RETURNING duplicate_of_id IS NOT NULL AS "duplicate"`
 			if (!row) throw new Error(`photo ${photoId} vanished during its upload`)
 			await enqueue('photo-process', { photoId }, { tx, singletonKey: photoId })
+			// Committed only once the object is durable; a storage failure rolls all of it back.
+			await stored
+			if (file.readableAborted || input.signal.aborted) throw new UploadRefused('photos.error.aborted')
 			return row.duplicate
 		})
 		return { ok: true, size: inspector.size, result: { name, ok: true, photoId, duplicate } }
@@ -353,7 +368,10 @@ async function receiveOne(
 			refusal ?? (error instanceof UploadRefused ? error.reason : input.signal.aborted ? 'photos.error.aborted' : 'photos.error.storage')
 		if (reason === 'photos.error.storage') log.error('upload failed', { error })
 		drain()
-		// Nothing of a refused file stays: object (if any) and row.
+		// Nothing of a refused file stays: object (if any) and row. Storage may still be at work (a
+		// refusal at the last byte): stopped, or let finish, before the object is deleted.
+		controller.abort(error)
+		await stored?.catch(() => {})
 		await settled
 		await storage.delete(key).catch((cleanupError) => log.error('upload cleanup failed', { error: cleanupError }))
 		await privileged().photo.deleteMany({ where: { id: photoId, userId: input.userId } })

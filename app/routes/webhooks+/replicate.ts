@@ -1,50 +1,11 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
-import { enqueue } from '#app/modules/queue/boss.server.ts'
-import { auditSignatureFailure, limitWebhookCaller } from '#app/modules/security/webhook-guard.server.ts'
-import { verifyReplicateWebhook } from '#app/modules/transformations/replicate.server.ts'
-import { replicate } from '#app/modules/transformations/run.server.ts'
-import { webhookBody } from '#app/utils/body.server.ts'
-import { privileged } from '#app/utils/db.server.ts'
-import { log } from '#app/utils/logger.server.ts'
+import { receiveReplicateWebhook } from '#app/modules/transformations/replicate-webhook.server.ts'
+import { nodeBody } from '#app/utils/body.server.ts'
 
-/** A prediction is a few kB; anything much larger is not Replicate. */
-const MAX_BODY_BYTES = 256 * 1024
-
-/**
- * Replicate's completion webhook. Signature and timestamp (5 min) are checked on the raw body;
- * the event is stored under its webhook-id (a replay is acknowledged and ignored) and the work
- * goes to a job in the same transaction, so the answer is fast and nothing is lost. Callers are
- * limited per IP (generously).
- */
+// In production the HTTP layer serves this POST itself (app/direct-routes.server.ts, decision
+// 014); this route answers the same through the same function wherever Remix sees the request.
 export async function action({ request }: ActionFunctionArgs) {
-	const limited = await limitWebhookCaller(request)
-	if (limited) return limited
-	const body = await webhookBody(request, MAX_BODY_BYTES)
-	if ('refusal' in body) return body.refusal
-	const { rawBody } = body
-	let secret: string
-	try {
-		secret = await replicate().webhookSecret()
-	} catch (error) {
-		log.error('replicate webhook secret unavailable', { error })
-		return new Response('not configured', { status: 503 })
-	}
-	const verified = verifyReplicateWebhook({ headers: request.headers, rawBody, secret })
-	if (!verified.ok) {
-		log.warn('replicate webhook refused', { reason: verified.reason })
-		await auditSignatureFailure(request, 'replicate', verified.reason)
-		return new Response('invalid signature', { status: 401 })
-	}
-	const { webhookId, prediction } = verified
-	await privileged().$transaction(async (tx) => {
-		const inserted = await tx.webhookEvent.createMany({
-			data: [{ provider: 'replicate', id: webhookId, type: `prediction.${prediction.status}`, payload: JSON.parse(rawBody) as object }],
-			skipDuplicates: true,
-		})
-		if (inserted.count === 0) return
-		await enqueue('transformation-complete', { predictionId: prediction.id, webhookId }, { tx })
-	})
-	return new Response(null, { status: 204 })
+	return receiveReplicateWebhook(request, nodeBody(request))
 }
 
 export async function loader() {

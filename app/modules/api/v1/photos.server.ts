@@ -1,6 +1,7 @@
 import type { Translate } from '#app/modules/i18n/catalog.ts'
 import { receiveUploads, storedBytes, type UploadResult } from '#app/modules/photos/upload.server.ts'
 import { findProjectId } from '#app/modules/projects/projects.server.ts'
+import { nodeBody } from '#app/utils/body.server.ts'
 import { withUser, type Prisma, type Tx } from '#app/utils/db.server.ts'
 import { spendAccountBudget } from '../budget.server.ts'
 import { ApiError, notFound } from '../errors.server.ts'
@@ -78,7 +79,7 @@ export const uploadPhotos = defineOperation({
 		if (!(request.headers.get('content-type') ?? '').startsWith('multipart/form-data'))
 			throw new ApiError('invalid_request', 'api.error.multipartExpected')
 		await spendAccountBudget('uploads', user, request)
-		const results = await receiveUploads(request, { userId: user.id, ...target })
+		const results = await receiveUploads(request, nodeBody(request), { userId: user.id, ...target })
 		if (results.length === 0) throw new ApiError('invalid_request', 'api.error.multipartExpected')
 		const files = results.map((r: UploadResult) =>
 			r.ok

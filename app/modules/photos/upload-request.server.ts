@@ -1,0 +1,55 @@
+import type { Readable } from 'node:stream'
+import { redirect } from '@remix-run/node'
+import { requireUser } from '#app/modules/auth/session.server.ts'
+import { resolveLocale, translator } from '#app/modules/i18n/locale.server.ts'
+import { enforceRateLimit, rateLimitedResponse, RateLimitError } from '#app/modules/security/rate-limit.server.ts'
+import { discardStream } from '#app/utils/body.server.ts'
+import { withUser } from '#app/utils/db.server.ts'
+import { getEnv } from '#app/utils/env.server.ts'
+import { redirectWithToast } from '#app/utils/toast.server.ts'
+import { receiveUploads, uploadTarget } from './upload.server.ts'
+
+/**
+ * POST /projects/:projectId/upload. The JavaScript uploader sends one file per request and reads
+ * JSON; a plain form (no JavaScript) posts here too and is redirected back to the project with a
+ * message. `body` is the request's body as a Node stream (the HTTP layer hands the socket's
+ * stream over as it is, decision 014); `request` gives the headers, URL and abort signal.
+ */
+export async function handleUploadRequest(request: Request, projectId: string, body: Readable | null): Promise<Response> {
+	const user = await requireUser(request)
+	// Before the body, side by side with the rate limit (this check writes nothing, so a refused
+	// upload still stores nothing): the project is the user's and live, and the bytes they already store.
+	const targeting = withUser(user.id, (tx) => uploadTarget(tx, user.id, projectId))
+	targeting.catch(() => {}) // awaited below, unless the rate limit answers first
+	// Counted before the body is read: a refused upload stores nothing.
+	try {
+		await enforceRateLimit('uploads', user.id, { userId: user.id, request })
+	} catch (error) {
+		if (!(error instanceof RateLimitError)) throw error
+		// The browser is still sending the file: read it to the bin (bounded), so it gets to see this answer.
+		if (body) discardStream(body, getEnv().UPLOAD_MAX_BYTES + 1024 * 1024)
+		return rateLimitedResponse(request, error, await resolveLocale(request, user.locale), { back: `/projects/${projectId}` })
+	}
+	const target = await targeting
+	if (!target) throw new Response('Not found', { status: 404 })
+	const results = await receiveUploads(request, body, { userId: user.id, ...target })
+	const t = translator(await resolveLocale(request, user.locale))
+	if (request.headers.get('accept')?.includes('application/json')) {
+		const files = results.map((r) =>
+			r.ok
+				? { name: r.name, ok: true, photoId: r.photoId, duplicate: r.duplicate }
+				: { name: r.name, ok: false, message: t(r.error, r.vars) },
+		)
+		return Response.json({ files }, { status: results.length > 0 && results.every((r) => !r.ok) ? 422 : 200 })
+	}
+	const back = `/projects/${target.projectId}`
+	if (results.length === 0) return redirectWithToast(back, { key: 'photos.error.noFile', type: 'error' })
+	const failed = results.find((r) => !r.ok)
+	if (failed && !failed.ok) return redirectWithToast(back, { key: failed.error, type: 'error', vars: failed.vars })
+	return redirectWithToast(back, { key: 'photos.uploadedMany', type: 'success', vars: { count: results.length } })
+}
+
+/** A GET of the upload URL (a reload after a plain form post): back to the project. */
+export function uploadPageRedirect(projectId: string) {
+	return redirect(`/projects/${projectId}`)
+}
