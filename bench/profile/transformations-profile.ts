@@ -11,7 +11,7 @@
 //      function (self time). V8 samples on wall-clock time: read shares, not milliseconds.
 // Run: node --import tsx bench/profile/transformations-profile.ts
 // Settings (env): PROFILE_JOBS (1000), PROFILE_BATCH (50), PROFILE_WORKER_CPU_PROF (0), PROFILE_APP_CPU_PROF (0),
-// PROFILE_SQL (0: the statements of one job, from the server log), PROFILE_PERF (0: `perf record -a` over
+// PROFILE_SQL (0: the statements of one job, from the server log), PROFILE_SQL_RUN (0: statements per job over the sustained run, by kind), PROFILE_PERF (0: `perf record -a` over
 // the sustained run, the worker with --perf-basic-prof; read it with perf report --pid), PROFILE_OUT.
 import { spawn, type ChildProcess } from 'node:child_process'
 import crypto from 'node:crypto'
@@ -215,6 +215,11 @@ try {
 	const perfFile = path.join(outDir, 'perf.data')
 	const recorder = perf ? spawn('perf', ['record', '-F', '499', '-a', '-o', perfFile], { stdio: 'ignore' }) : undefined
 	if (recorder) await new Promise((resolve) => setTimeout(resolve, 1000))
+	// PROFILE_SQL_RUN=1: every statement of the sustained run, counted per job by kind (logging costs CPU: counts, not times).
+	const countRun = process.env.PROFILE_SQL_RUN === '1'
+	if (countRun) await setStatementLog(db.url, true)
+	sqlLog.length = 0
+	logging = countRun
 	const before = cpu()
 	const started = performance.now()
 	const ids: string[] = []
@@ -236,6 +241,29 @@ try {
 		throw error
 	}
 	const after = cpu()
+	if (countRun) {
+		logging = false
+		await setStatementLog(db.url, false)
+		const kinds = new Map<string, number>()
+		// A statement spans several log lines: the ones that do not start with `[app]` continue the previous one.
+		const entries: string[] = []
+		for (const line of sqlLog) {
+			if (line.startsWith('[') || entries.length === 0) entries.push(line)
+			else entries[entries.length - 1] += ` ${line.trim()}`
+		}
+		for (const line of entries) {
+			const statement = /LOG:\s+(?:statement|execute [^:]*):\s*(.*)$/.exec(line)?.[1]
+			if (statement === undefined) continue
+			const app = /^\[([^\]]*)\]/.exec(line)?.[1] || '?'
+			const queue = /j\.name = '([^']+)'/.exec(line)?.[1]
+			const kind = queue ? `pg-boss fetch ${queue}` : statement.trim().replace(/\s+/g, ' ').slice(0, 60)
+			kinds.set(`${app} ${kind}`, (kinds.get(`${app} ${kind}`) ?? 0) + 1)
+		}
+		const top = [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 40)
+		console.log(table([['process / statement', 'per job'], ...top.map(([kind, n]) => [kind, (n / jobs).toFixed(2)])]))
+		const total = [...kinds.values()].reduce((a, b) => a + b, 0)
+		console.log(`statements per job: ${(total / jobs).toFixed(1)}`)
+	}
 	if (recorder) {
 		recorder.kill('SIGINT')
 		await new Promise((resolve) => recorder.once('exit', resolve))
@@ -296,3 +324,17 @@ try {
 	await cleanup.run()
 }
 process.exit(0)
+
+/** log_statement = all (with the application name) on or off, for the whole server. */
+async function setStatementLog(url: string, on: boolean) {
+	const admin = new pg.Client({ connectionString: url })
+	await admin.connect()
+	try {
+		await admin.query(on ? `ALTER SYSTEM SET log_statement = 'all'` : `ALTER SYSTEM RESET log_statement`)
+		await admin.query(`ALTER SYSTEM SET log_line_prefix = '[%a] '`)
+		await admin.query('SELECT pg_reload_conf()')
+		await new Promise((resolve) => setTimeout(resolve, 300))
+	} finally {
+		await admin.end()
+	}
+}
