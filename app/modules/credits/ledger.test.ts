@@ -127,6 +127,48 @@ describe('credit ledger', () => {
 		expect(await getBalance(privileged(), user.id)).toBe(4)
 	})
 
+	test('a capture does not wait behind the same user’s movement in progress; twin captures settle once', async () => {
+		const user = await createTestUser()
+		await grant(privileged(), { userId: user.id, credits: 10, reason: 'admin_adjustment', idempotencyKey: `t:${user.id}` })
+		await reserve(privileged(), { userId: user.id, credits: 2, reference: 'transformation:done' })
+		// An order of this user holds its row (a reservation not committed yet) until `release` is called.
+		let release!: () => void
+		const held = new Promise<void>((resolve) => (release = resolve))
+		let reserved!: () => void
+		const reservedInOrder = new Promise<void>((resolve) => (reserved = resolve))
+		const order = privileged().$transaction(
+			async (tx) => {
+				await reserve(tx, { userId: user.id, credits: 3, reference: 'transformation:ordered' })
+				reserved()
+				await held
+			},
+			{ timeout: 20_000 },
+		)
+		await reservedInOrder
+		// The capture commits while the order still holds the row (it used to wait for it).
+		const captured = await Promise.race([
+			capture(privileged(), { userId: user.id, reference: 'transformation:done' }),
+			new Promise<'blocked'>((resolve) => setTimeout(() => resolve('blocked'), 5_000)),
+		])
+		release()
+		await order
+		expect(captured).toEqual({ applied: true, balanceAfter: 8 })
+		// Twins of one capture, at once: one movement, no error.
+		await reserve(privileged(), { userId: user.id, credits: 1, reference: 'transformation:twin' })
+		const twins = await Promise.all(
+			[0, 1].map(() =>
+				privileged().$transaction(async (tx) => {
+					const result = await capture(tx, { userId: user.id, reference: 'transformation:twin' })
+					await new Promise((resolve) => setTimeout(resolve, 100))
+					return result.applied
+				}),
+			),
+		)
+		expect(twins.sort()).toEqual([false, true])
+		expect(await privileged().creditLedger.count({ where: { userId: user.id, idempotencyKey: 'settle:transformation:twin' } })).toBe(1)
+		expect(await getBalance(privileged(), user.id)).toBe(4)
+	})
+
 	test('the application role can only spend its own credits', async () => {
 		const user = await createTestUser()
 		const other = await createTestUser()
