@@ -33,57 +33,13 @@ import {
 	stopChild,
 	table,
 } from '../lib/harness.ts'
+import { summariseProfile } from './cpu-profile.ts'
 
 const jobs = intSetting('PROFILE_JOBS', 1_000, 10, 10_000)
 const batch = intSetting('PROFILE_BATCH', 50, 1, 50)
 const cpuProf = process.env.PROFILE_WORKER_CPU_PROF === '1'
 const outDir = process.env.PROFILE_OUT || fs.mkdtempSync(path.join(os.tmpdir(), 'renzo-tx-profile-'))
 fs.mkdirSync(outDir, { recursive: true })
-
-type ProfileNode = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
-type CpuProfile = { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
-
-function category(url: string, functionName: string) {
-	if (!url) return functionName || '(native)'
-	const modules = url.lastIndexOf('node_modules/')
-	if (modules >= 0) {
-		const parts = url.slice(modules + 'node_modules/'.length).split('/')
-		return parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!
-	}
-	if (url.startsWith('node:'))
-		return `node:${url
-			.slice(5)
-			.replace(/^internal\//, '')
-			.split('/')
-			.slice(0, 2)
-			.join('/')}`
-	return path.relative(ROOT, url.replace(/^file:\/\//, ''))
-}
-
-function summarise(file: string) {
-	const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile
-	const byId = new Map(profile.nodes.map((node) => [node.id, node]))
-	const self = new Map<string, number>()
-	const fns = new Map<string, number>()
-	let total = 0
-	profile.samples.forEach((id, index) => {
-		const node = byId.get(id)!
-		const ms = (profile.timeDeltas[index] ?? 0) / 1000
-		total += ms
-		const cat = category(node.callFrame.url, node.callFrame.functionName)
-		self.set(cat, (self.get(cat) ?? 0) + ms)
-		const fn = `${node.callFrame.functionName || '(anon)'} ${cat}:${node.callFrame.lineNumber}`
-		fns.set(fn, (fns.get(fn) ?? 0) + ms)
-	})
-	const top = (map: Map<string, number>, n: number) =>
-		[...map.entries()]
-			.sort((a, b) => b[1] - a[1])
-			.slice(0, n)
-			.map(([name, ms]) => [name, ms.toFixed(0), ((100 * ms) / total).toFixed(1)])
-	console.log(`\nworker V8 profile ${file}: ${total.toFixed(0)} ms sampled (wall-clock samples, idle included as (idle))`)
-	console.log(table([['self time by package/file', 'ms', '%'], ...top(self, 25)]))
-	console.log(table([['self time by function', 'ms', '%'], ...top(fns, 40)]))
-}
 
 /** CPU seconds of a process's children that have exited (cutime + cstime): Postgres backends that were closed. */
 function exitedChildrenCpuSeconds(pid: number) {
@@ -310,7 +266,7 @@ try {
 			.readdirSync(appDir)
 			.filter((name) => name.endsWith('.cpuprofile'))
 			.map((name) => path.join(appDir, name))[0]
-		if (file) summarise(file)
+		if (file) console.log(summariseProfile(file))
 	}
 	if (cpuProf) {
 		const file = fs
@@ -318,7 +274,7 @@ try {
 			.filter((name) => name.endsWith('.cpuprofile'))
 			.map((name) => path.join(outDir, name))
 			.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0]
-		if (file) summarise(file)
+		if (file) console.log(summariseProfile(file))
 	}
 } finally {
 	await cleanup.run()
