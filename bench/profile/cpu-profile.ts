@@ -4,10 +4,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { ROOT, table } from '../lib/harness.ts'
 
-type ProfileNode = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
-type CpuProfile = { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+export type ProfileNode = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
+export type CpuProfile = { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
 
-function category(url: string, functionName: string) {
+/** Where a frame comes from: a package, a Node module group, the app's server bundle or a file of ours. */
+export function category(url: string, functionName: string) {
 	if (!url) return functionName || '(native)'
 	const modules = url.lastIndexOf('node_modules/')
 	if (modules >= 0) {
@@ -21,6 +22,7 @@ function category(url: string, functionName: string) {
 			.split('/')
 			.slice(0, 2)
 			.join('/')}`
+	if (url.includes('/build/server/')) return 'app bundle (build/server)'
 	return path.relative(ROOT, url.replace(/^file:\/\//, ''))
 }
 

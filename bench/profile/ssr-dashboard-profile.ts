@@ -31,32 +31,12 @@ import {
 	table,
 	type Measurement,
 } from '../lib/harness.ts'
+import { category, type CpuProfile } from './cpu-profile.ts'
 
 const duration = intSetting('PROFILE_DURATION_S', 5, 1, 60)
 const CONNECTIONS = 50
 
 // ── CPU profile analysis ─────────────────────────────────────────────────────────────────────
-type ProfileNode = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
-type CpuProfile = { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
-
-function category(url: string, functionName: string) {
-	if (!url) return functionName || '(anonymous native)'
-	const modules = url.lastIndexOf('node_modules/')
-	if (modules >= 0) {
-		const parts = url.slice(modules + 'node_modules/'.length).split('/')
-		return parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!
-	}
-	if (url.startsWith('node:'))
-		return `node:${url
-			.slice(5)
-			.replace(/^internal\//, '')
-			.split('/')
-			.slice(0, 2)
-			.join('/')}`
-	if (url.includes('/build/server/')) return 'app bundle (build/server)'
-	return path.relative(ROOT, url.replace(/^file:\/\//, ''))
-}
-
 /** Functions whose inclusive time tells a phase of the request (names as they appear in the profile). */
 const INTERESTING = [
 	'parserOnIncomingClient',

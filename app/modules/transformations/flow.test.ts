@@ -72,6 +72,30 @@ const transformation = (id: string) =>
 		where: { id },
 		select: { status: true, errorCode: true, outputKey: true, predictionId: true, outputWidth: true, userId: true },
 	})
+/** One photo ordered by a fresh user (10 credits), its prediction behaving as `behaviour` at the fake. */
+async function orderOne(behaviour: Parameters<ReplicateFake['next']>[0]) {
+	await runWorker()
+	const { user, projectId } = await setup(10)
+	const photoId = await readyPhoto(user.id, projectId)
+	fake.next(behaviour)
+	const { ids } = await orderTransformations(user.id, projectId, order({ photoIds: [photoId] }))
+	return { user, id: ids[0]! }
+}
+
+/** The transformation once its prediction was created at the provider (its id stored). */
+const predicted = (id: string) =>
+	until(
+		'the prediction',
+		() => transformation(id),
+		(t) => t.predictionId !== null,
+	)
+/** Resolves once the fake provider finished the prediction (its webhook may or may not follow). */
+const succeededAtProvider = (predictionId: string) =>
+	until(
+		'the prediction to finish',
+		async () => fake.predictions.get(predictionId)?.status,
+		(s) => s === 'succeeded',
+	)
 const finished = (id: string) =>
 	until(
 		`transformation ${id}`,
@@ -200,17 +224,8 @@ describe('running', () => {
 	})
 
 	test('a webhook with a bad signature → 401, nothing changes; the reconcile job completes it', async () => {
-		await runWorker()
-		const { user, projectId } = await setup(10)
-		const photoId = await readyPhoto(user.id, projectId)
-		fake.next('bad-signature')
-		const { ids } = await orderTransformations(user.id, projectId, order({ photoIds: [photoId] }))
-		const id = ids[0]!
-		const started = await until(
-			'the prediction',
-			() => transformation(id),
-			(t) => t.predictionId !== null,
-		)
+		const { id } = await orderOne('bad-signature')
+		const started = await predicted(id)
 		await until('the webhook attempt', async () => fake.webhooksSent.find((w) => w.predictionId === started.predictionId), Boolean)
 		const delivery = fake.webhooksSent.find((w) => w.predictionId === started.predictionId)!
 		expect(delivery.status).toBe(401)
@@ -224,22 +239,9 @@ describe('running', () => {
 	})
 
 	test('a webhook that never comes → the reconcile job completes it, captured once', async () => {
-		await runWorker()
-		const { user, projectId } = await setup(10)
-		const photoId = await readyPhoto(user.id, projectId)
-		fake.next('no-webhook')
-		const { ids } = await orderTransformations(user.id, projectId, order({ photoIds: [photoId] }))
-		const id = ids[0]!
-		const started = await until(
-			'the prediction',
-			() => transformation(id),
-			(t) => t.predictionId !== null,
-		)
-		await until(
-			'the prediction to finish',
-			async () => fake.predictions.get(started.predictionId!)?.status,
-			(s) => s === 'succeeded',
-		)
+		const { id } = await orderOne('no-webhook')
+		const started = await predicted(id)
+		await succeededAtProvider(started.predictionId!)
 		expect((await transformation(id)).status).toBe('processing')
 		await reconcileTransformations(new Date(Date.now() + 2_000))
 		await reconcileTransformations(new Date(Date.now() + 2_000))
@@ -248,22 +250,9 @@ describe('running', () => {
 	})
 
 	test('a webhook that overtakes the stored prediction id (an instant model) still completes it', async () => {
-		await runWorker()
-		const { user, projectId } = await setup(10)
-		const photoId = await readyPhoto(user.id, projectId)
-		fake.next('no-webhook')
-		const { ids } = await orderTransformations(user.id, projectId, order({ photoIds: [photoId] }))
-		const id = ids[0]!
-		const { predictionId } = await until(
-			'the prediction',
-			() => transformation(id),
-			(t) => t.predictionId !== null,
-		)
-		await until(
-			'the prediction to finish',
-			async () => fake.predictions.get(predictionId!)?.status,
-			(s) => s === 'succeeded',
-		)
+		const { id } = await orderOne('no-webhook')
+		const { predictionId } = await predicted(id)
+		await succeededAtProvider(predictionId!)
 		// As if the worker had not stored the id yet when the completion job ran: it comes 300 ms later.
 		await privileged().transformation.update({ where: { id }, data: { predictionId: null } })
 		const stored = new Promise((resolve) => setTimeout(resolve, 300)).then(() =>
@@ -310,17 +299,8 @@ describe('running', () => {
 	})
 
 	test('cancel while processing → cancelled at the provider, released; the late result is not kept', async () => {
-		await runWorker()
-		const { user, projectId } = await setup(10)
-		const photoId = await readyPhoto(user.id, projectId)
-		fake.next('slow')
-		const { ids } = await orderTransformations(user.id, projectId, order({ photoIds: [photoId] }))
-		const id = ids[0]!
-		const started = await until(
-			'the prediction',
-			() => transformation(id),
-			(t) => t.predictionId !== null,
-		)
+		const { user, id } = await orderOne('slow')
+		const started = await predicted(id)
 		expect(await cancelTransformation(user.id, id)).toBe(true)
 		expect(fake.predictions.get(started.predictionId!)?.status).toBe('canceled')
 		expect((await transformation(id)).status).toBe('canceled')
