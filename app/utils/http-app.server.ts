@@ -166,7 +166,7 @@ export function createHttpApp(options: {
 			// A loader that failed because the database is away: a clear 503, not a 500 page.
 			if (response.status >= 500 && !(await reachable())) {
 				await response.body?.cancel().catch(() => {})
-				return unavailable(res)
+				return unavailable(res, req)
 			}
 			// Answered before its body was read (a 413 from a route's own cap, an early refusal): the
 			// unread bytes would stay in the socket and wedge the next request on this keep-alive
@@ -178,10 +178,10 @@ export function createHttpApp(options: {
 		}
 	})
 
-	app.use(async (error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+	app.use(async (error: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
 		if (!res.headersSent && !(await reachable())) {
 			log.warn('request failed while the database is unreachable', { error })
-			return unavailable(res)
+			return unavailable(res, req)
 		}
 		log.error('unhandled request error', { error })
 		if (!res.headersSent) res.status(500).type('text/plain').send('Une erreur est survenue.')
@@ -205,12 +205,14 @@ function refuse(res: express.Response, status: 400 | 403 | 413 | 415, message: s
  * Retry-After, served without touching the database, so the process keeps answering fast. No
  * inline style: the CSP (style-src 'self') would refuse it.
  */
-function unavailable(res: express.Response) {
+function unavailable(res: express.Response, req: express.Request) {
 	const t = (key: Parameters<typeof translate>[1]) => translate('fr', key)
+	res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).set('Cache-Control', 'no-store')
+	// A client-side navigation asks Remix for data (`?_data=`): answered as a thrown 503 Response
+	// (X-Remix-Catch), so the page's error boundary says "unavailable, retry" rather than showing
+	// this HTML as a crash.
+	if (typeof req.query._data === 'string') return void res.set('X-Remix-Catch', 'yes').json({ status: 503 })
 	res
-		.status(503)
-		.set('Retry-After', String(RETRY_AFTER_SECONDS))
-		.set('Cache-Control', 'no-store')
 		.type('html')
 		.send(
 			`<!doctype html><html lang="fr"><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${t('unavailable.title')} — Renzo</title><body><h1>${t('unavailable.title')}</h1><p role="status">${t('unavailable.text')}</p><p>${t('unavailable.detail')}</p><p><a href="">${t('unavailable.retry')}</a></p></body></html>`,

@@ -104,6 +104,13 @@ test(
 			expect(body).toContain(UNAVAILABLE)
 			expect(body).toContain('<html lang="fr">')
 		}
+		// A client-side navigation asks for data (`?_data=`): a thrown 503 in Remix's terms, so the
+		// page's error boundary shows "unavailable, retry" (error-boundary.test.tsx), not a crash page.
+		const data = await browser.get(`/projects/${projectId}?_data=${encodeURIComponent('routes/projects+/$projectId')}`, bound())
+		expect(data.status).toBe(503)
+		expect(data.headers.get('x-remix-catch')).toBe('yes')
+		expect(data.headers.get('retry-after')).toMatch(/^\d+$/)
+		expect(await data.json()).toEqual({ status: 503 })
 		// The worker notices (its polls fail) and stays up.
 		await until(
 			'the worker to report the outage',
