@@ -19,6 +19,11 @@ export type UploadResult =
 	| { name: string; ok: false; error: MessageKey; vars: Record<string, string | number> }
 
 const MAX_FILES_PER_REQUEST = 30
+/**
+ * The buffer of each stage between the socket and storage (busboy, the file stream, Inspector):
+ * a few socket reads. Bounded memory per upload (a few MiB whatever the file's size).
+ */
+const STREAM_BUFFER_BYTES = 512 * 1024
 const HEAD_BYTES = 256 * 1024
 const TAIL_BYTES = 32
 
@@ -137,7 +142,7 @@ class Inspector extends Transform {
 		private readonly quotaLeft: number,
 		private readonly gate: Promise<boolean>,
 	) {
-		super()
+		super({ highWaterMark: STREAM_BUFFER_BYTES })
 		this.headReady = new Promise((resolve) => (this.resolveHead = resolve))
 		this.allIn = new Promise((resolve) => (this.resolveAllIn = resolve))
 	}
@@ -219,6 +224,10 @@ export async function receiveUploads(
 	const parser = busboy({
 		headers: { 'content-type': contentType },
 		defParamCharset: 'utf8',
+		// Room for a few socket reads (64 KiB each) at every step: with the default buffers every
+		// read filled one and paused the socket again (see STREAM_BUFFER_BYTES).
+		highWaterMark: STREAM_BUFFER_BYTES,
+		fileHwm: STREAM_BUFFER_BYTES,
 		// busboy's 'limit' fires when the size REACHES fileSize: +1 lets a file of exactly the limit through.
 		limits: {
 			fileSize: env.UPLOAD_MAX_BYTES + 1,
