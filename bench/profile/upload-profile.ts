@@ -1,7 +1,7 @@
 // Diagnostic, not a bench (`npm run bench` does not run it): where does the app's CPU go during
 // uploads? The production app with a V8 CPU profile, PROFILE_UPLOADS (40) uploads of
 // PROFILE_UPLOAD_BYTES (5 MB) through the real route, then the profile summarised by package/file
-// and by function (self time) and the app's CPU ms per upload.
+// and by function (self time) and the app's CPU ms per upload; PROFILE_OUT keeps the .cpuprofile.
 // Run: node --import tsx bench/profile/upload-profile.ts
 import crypto from 'node:crypto'
 import fs from 'node:fs'
@@ -64,7 +64,12 @@ try {
 	await stopChild(app.child)
 	const profile = fs.readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'))
 	console.log(`${uploads} uploads of ${bytes} bytes: ${wallMs.toFixed(1)} ms each, app CPU ${cpuMs.toFixed(1)} ms each`)
-	if (profile) console.log(summariseProfile(path.join(profileDir, profile), 30))
+	if (profile) {
+		console.log(summariseProfile(path.join(profileDir, profile), 30))
+		// PROFILE_OUT: keep the .cpuprofile (e.g. for Chrome DevTools) in that folder.
+		const out = process.env.PROFILE_OUT
+		if (out) fs.copyFileSync(path.join(profileDir, profile), path.join(fs.mkdirSync(out, { recursive: true }) ?? out, profile))
+	}
 } finally {
 	await cleanup.run()
 }

@@ -7,7 +7,7 @@ import { discardStream } from '#app/utils/body.server.ts'
 import { withUser } from '#app/utils/db.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
 import { redirectWithToast } from '#app/utils/toast.server.ts'
-import { receiveUploads, uploadTarget } from './upload.server.ts'
+import { isUuid, receiveUploads, UploadProjectNotFound, uploadTarget } from './upload.server.ts'
 
 /**
  * POST /projects/:projectId/upload. The JavaScript uploader sends one file per request and reads
@@ -17,10 +17,7 @@ import { receiveUploads, uploadTarget } from './upload.server.ts'
  */
 export async function handleUploadRequest(request: Request, projectId: string, body: Readable | null): Promise<Response> {
 	const user = await requireUser(request)
-	// Before the body, side by side with the rate limit (this check writes nothing, so a refused
-	// upload still stores nothing): the project is the user's and live, and the bytes they already store.
-	const targeting = withUser(user.id, (tx) => uploadTarget(tx, user.id, projectId))
-	targeting.catch(() => {}) // awaited below, unless the rate limit answers first
+	if (!isUuid(projectId)) throw notFound()
 	// Counted before the body is read: a refused upload stores nothing.
 	try {
 		await enforceRateLimit('uploads', user.id, { userId: user.id, request })
@@ -30,9 +27,14 @@ export async function handleUploadRequest(request: Request, projectId: string, b
 		if (body) discardStream(body, getEnv().UPLOAD_MAX_BYTES + 1024 * 1024)
 		return rateLimitedResponse(request, error, await resolveLocale(request, user.locale), { back: `/projects/${projectId}` })
 	}
-	const target = await targeting
-	if (!target) throw new Response('Not found', { status: 404 })
-	const results = await receiveUploads(request, body, { userId: user.id, ...target })
+	// The project (the user's, live) and their usage come with the first file's row (receiveUploads):
+	// no transaction of their own before the body. Not theirs: nothing kept, 404.
+	const results = await receiveUploads(request, body, { userId: user.id, projectId }).catch((error: unknown) => {
+		if (error instanceof UploadProjectNotFound) throw notFound()
+		throw error
+	})
+	// No file at all: still a 404 for a project that is not theirs (nothing was written either way).
+	if (results.length === 0 && !(await withUser(user.id, (tx) => uploadTarget(tx, user.id, projectId)))) throw notFound()
 	const t = translator(await resolveLocale(request, user.locale))
 	if (request.headers.get('accept')?.includes('application/json')) {
 		const files = results.map((r) =>
@@ -42,7 +44,7 @@ export async function handleUploadRequest(request: Request, projectId: string, b
 		)
 		return Response.json({ files }, { status: results.length > 0 && results.every((r) => !r.ok) ? 422 : 200 })
 	}
-	const back = `/projects/${target.projectId}`
+	const back = `/projects/${projectId}`
 	if (results.length === 0) return redirectWithToast(back, { key: 'photos.error.noFile', type: 'error' })
 	const failed = results.find((r) => !r.ok)
 	if (failed && !failed.ok) return redirectWithToast(back, { key: failed.error, type: 'error', vars: failed.vars })
@@ -52,4 +54,8 @@ export async function handleUploadRequest(request: Request, projectId: string, b
 /** A GET of the upload URL (a reload after a plain form post): back to the project. */
 export function uploadPageRedirect(projectId: string) {
 	return redirect(`/projects/${projectId}`)
+}
+
+function notFound() {
+	return new Response('Not found', { status: 404 })
 }

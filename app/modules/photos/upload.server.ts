@@ -27,6 +27,11 @@ const STREAM_BUFFER_BYTES = 512 * 1024
 const HEAD_BYTES = 256 * 1024
 const TAIL_BYTES = 32
 
+/** The request's project is not the user's (or not live): thrown by receiveUploads, a 404 for the route. */
+export class UploadProjectNotFound extends Error {
+	override name = 'UploadProjectNotFound'
+}
+
 class UploadRefused extends Error {
 	constructor(readonly reason: MessageKey) {
 		super(reason)
@@ -52,6 +57,8 @@ export async function uploadTarget(tx: Tx, userId: string, projectId: string) {
 	return row ? { projectId: row.projectId, usedBytes: Number(row.usedBytes) } : null
 }
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/** A well-formed id (anything else names no project: 404 before any query). */
+export const isUuid = (value: string) => UUID.test(value)
 
 /** A display name safe to store and to offer as a download name: no path, no control characters. */
 export function sanitizeFilename(raw: string | undefined): string {
@@ -139,7 +146,7 @@ class Inspector extends Transform {
 
 	constructor(
 		private readonly maxBytes: number,
-		private readonly quotaLeft: number,
+		private readonly quotaLeft: () => number,
 		private readonly gate: Promise<boolean>,
 	) {
 		super({ highWaterMark: STREAM_BUFFER_BYTES })
@@ -150,7 +157,7 @@ class Inspector extends Transform {
 	override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
 		this.size += chunk.length
 		if (this.size > this.maxBytes) return callback(new UploadRefused('photos.error.tooLarge'))
-		if (this.size > this.quotaLeft) return callback(new UploadRefused('photos.error.quota'))
+		if (this.size > this.quotaLeft()) return callback(new UploadRefused('photos.error.quota'))
 		this.hash.update(chunk)
 		if (this.headLength < HEAD_BYTES) {
 			this.head.push(chunk.subarray(0, HEAD_BYTES - this.headLength))
@@ -170,8 +177,11 @@ class Inspector extends Transform {
 		this.resolveHead(Buffer.concat(this.head))
 		this.gate.then(
 			(open) => {
-				if (open) this.resolveAllIn()
-				callback(open ? null : new UploadRefused('photos.error.unsupported'))
+				if (!open) return callback(new UploadRefused('photos.error.unsupported'))
+				// The usage may have become known on the way (see receiveUploads): checked once more.
+				if (this.size > this.quotaLeft()) return callback(new UploadRefused('photos.error.quota'))
+				this.resolveAllIn()
+				callback(null)
 			},
 			(error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
 		)
@@ -214,12 +224,23 @@ async function declaredPixels(head: Buffer): Promise<number | null> {
 export async function receiveUploads(
 	request: Request,
 	body: Readable | null,
-	input: { userId: string; projectId: string; usedBytes: number },
+	input: { userId: string; projectId: string; usedBytes?: number },
 ): Promise<UploadResult[]> {
 	const env = getEnv()
 	const contentType = request.headers.get('content-type') ?? ''
 	if (!contentType.startsWith('multipart/form-data') || !body) return []
-	let remainingQuota = env.STORAGE_QUOTA_BYTES - input.usedBytes
+	// Without `usedBytes`, the first file's row tells what the user already stores and that the
+	// project is theirs (one statement instead of a transaction of its own before the body): until
+	// then the whole quota bounds the stream, and every file is kept only once it is known.
+	let remainingQuota = env.STORAGE_QUOTA_BYTES - (input.usedBytes ?? 0)
+	let learnUsage: ((used: number | null) => void) | undefined
+	const usage =
+		input.usedBytes === undefined ? new Promise<number | null>((resolve) => (learnUsage = resolve)) : Promise.resolve(input.usedBytes)
+	let notTheirs = false
+	const known = usage.then((used) => {
+		if (used === null) notTheirs = true
+		else if (input.usedBytes === undefined) remainingQuota -= used
+	})
 
 	const parser = busboy({
 		headers: { 'content-type': contentType },
@@ -244,7 +265,16 @@ export async function receiveUploads(
 
 	parser.on('file', (_field, file, info) => {
 		pending.push(
-			receiveOne(file, info.filename, { ...input, signal: abort.signal, allowed: () => remainingQuota }).then((result) => {
+			receiveOne(file, info.filename, {
+				...input,
+				known,
+				report: (used) => {
+					learnUsage?.(used)
+					learnUsage = undefined
+				},
+				signal: abort.signal,
+				allowed: () => remainingQuota,
+			}).then((result) => {
 				if (result.ok) remainingQuota -= result.size
 				return result.result
 			}),
@@ -264,9 +294,22 @@ export async function receiveUploads(
 			parser.destroy(error)
 			finish()
 		})
+		void known.then(() => {
+			if (!notTheirs) return
+			// Not the user's project: nothing is kept and nothing more is read (destroying the parser
+			// ends the file in flight); the route answers 404 and the connection closes.
+			body.unpipe(parser)
+			parser.destroy(new UploadRefused('photos.error.unsupported'))
+		})
 		body.pipe(parser)
 	})
 	const results = await Promise.all(pending)
+	// Every file was refused before its row (empty, not an image…): whose project is it? Nothing was
+	// written either way, but someone else's project answers 404 whatever the files were.
+	if (learnUsage && results.length > 0 && !(await withUser(input.userId, (tx) => uploadTarget(tx, input.userId, input.projectId))))
+		notTheirs = true
+	learnUsage?.(0)
+	if (notTheirs) throw new UploadProjectNotFound()
 	if (tooMany) results.push({ name: '', ok: false, error: 'photos.error.tooManyFiles', vars: { max: MAX_FILES_PER_REQUEST } })
 	return results
 }
@@ -274,7 +317,16 @@ export async function receiveUploads(
 async function receiveOne(
 	file: Readable,
 	rawName: string | undefined,
-	input: { userId: string; projectId: string; signal: AbortSignal; allowed: () => number },
+	input: {
+		userId: string
+		projectId: string
+		signal: AbortSignal
+		allowed: () => number
+		/** Settles once the user's usage (and that the project is theirs) is known. */
+		known: Promise<void>
+		/** The first file's row reports the usage it read (null: no such project for this user). */
+		report: (used: number | null) => void
+	},
 ): Promise<{ ok: true; size: number; result: UploadResult } | { ok: false; result: UploadResult }> {
 	const env = getEnv()
 	const name = sanitizeFilename(rawName)
@@ -304,19 +356,23 @@ async function receiveOne(
 	// The `uploading` row is written while the first bytes already flow to storage; the Inspector
 	// holds the end of the stream back until it exists (see there). One statement: the project is
 	// still the user's and live, or nothing is written.
+	// The same statement reads what the user's originals already weigh (the quota).
 	const created = withUser(input.userId, async (tx) => {
-		const rows = await tx.$queryRaw<unknown[]>`
+		const rows = await tx.$queryRaw<{ used: number }[]>`
 			INSERT INTO photos (id, user_id, project_id, status, original_key, original_filename, content_type)
 			SELECT ${photoId}::uuid, ${input.userId}::uuid, ${input.projectId}::uuid, 'uploading', ${key}, ${name}, ${imageTypes[format].contentType}
 			WHERE EXISTS (SELECT 1 FROM projects WHERE id = ${input.projectId}::uuid AND user_id = ${input.userId}::uuid AND deleted_at IS NULL)
-			RETURNING id`
+			RETURNING (SELECT COALESCE(sum(size_bytes), 0) FROM photos WHERE user_id = ${input.userId}::uuid)::float8 AS "used"`
+		input.report(rows[0] ? Number(rows[0].used) : null)
 		return rows.length === 1
 	})
 	// Settled, whatever happens, before a failure's cleanup deletes the row (else it could land after).
 	const settled = created.catch(() => false)
 
 	const storage = getStorage()
-	const inspector = new Inspector(env.UPLOAD_MAX_BYTES, input.allowed(), created)
+	// Kept only once its row exists and the user's usage is known.
+	const gate = Promise.all([created, input.known]).then(([ok]) => ok)
+	const inspector = new Inspector(env.UPLOAD_MAX_BYTES, input.allowed, gate)
 	const controller = new AbortController()
 	const onAbort = () => controller.abort(input.signal.reason)
 	input.signal.addEventListener('abort', onAbort, { once: true })

@@ -248,6 +248,21 @@ describe('photo upload', () => {
 		await expectNothingLeft(owner.user.id)
 	})
 
+	test("into another user's project, a file refused before its row (not an image) is a 404 too, and no file at all", async () => {
+		const owner = await newProject()
+		const intruder = await loggedInUser()
+		for (const files of [[{ name: 'intrus.jpg', data: Buffer.from('pas une image') }], []]) {
+			const outcome = await uploadAction({
+				request: multipart(`/projects/${owner.projectId}/upload`, files, intruder.jar),
+				params: { projectId: owner.projectId },
+				context: {} as never,
+			}).catch((thrown: unknown) => thrown)
+			expect((outcome as Response).status).toBe(404)
+		}
+		await expectNothingLeft(intruder.id)
+		await expectNothingLeft(owner.user.id)
+	})
+
 	test('a client that disconnects halfway through a 50 MB upload leaves nothing', async () => {
 		const { user, projectId } = await newProject()
 		const boundary = '----renzo-test-boundary'
