@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { createRequestHandler, type ServerBuild } from '@remix-run/node'
 import { flatRoutes } from 'remix-flat-routes'
+import { directRoutes } from '#app/direct-routes.server.ts'
 import { reloadEnv } from '#app/utils/env.server.ts'
 import { createHttpApp } from '#app/utils/http-app.server.ts'
 
@@ -88,6 +89,8 @@ export async function startApiApp() {
 	const app = createHttpApp({
 		env: { NODE_ENV: 'test' as never, APP_URL: 'http://127.0.0.1', TRUST_PROXY: false },
 		handleRemix: createRequestHandler(build, 'production'),
+		// As server.ts: the upload and the Replicate webhook are served without Remix (decision 014).
+		directRoutes: () => directRoutes,
 	})
 	const server = http.createServer(app)
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

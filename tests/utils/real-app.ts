@@ -2,6 +2,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { createRequestHandler, type ServerBuild } from '@remix-run/node'
+import type { DirectRoute } from '#app/direct-routes.server.ts'
 import { createHttpApp } from '#app/utils/http-app.server.ts'
 import { reloadEnv, type Env } from '#app/utils/env.server.ts'
 
@@ -36,6 +37,8 @@ export async function startRealApp(
 		createHttpApp({
 			env: { NODE_ENV: 'test', APP_URL: 'http://127.0.0.1', TRUST_PROXY: false, ...options.httpEnv },
 			handleRemix: createRequestHandler(build, 'production'),
+			// As server.ts: the endpoints the HTTP layer serves without Remix come from the build (decision 014).
+			directRoutes: () => (build.entry.module as { directRoutes?: DirectRoute[] }).directRoutes,
 			assets: options.browser ? vite.middlewares : undefined,
 		}),
 	)
