@@ -355,8 +355,8 @@ async function receiveOne(
 	const key = storageKeys.original(input.userId, input.projectId, photoId, imageTypes[format].ext)
 	// The `uploading` row is written while the first bytes already flow to storage; the Inspector
 	// holds the end of the stream back until it exists (see there). One statement: the project is
-	// still the user's and live, or nothing is written.
-	// The same statement reads what the user's originals already weigh (the quota).
+	// still the user's and live, or nothing is written; it also reads what the user's originals
+	// already weigh (the quota, see receiveUploads).
 	const created = withUser(input.userId, async (tx) => {
 		const rows = await tx.$queryRaw<{ used: number }[]>`
 			INSERT INTO photos (id, user_id, project_id, status, original_key, original_filename, content_type)
