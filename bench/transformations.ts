@@ -32,7 +32,6 @@
 // Settings (env): BENCH_TRANSFORMATION_SINGLES (100), BENCH_TRANSFORMATION_JOBS (1000),
 // BENCH_TRANSFORMATION_BATCH (50).
 import { spawn, type ChildProcess } from 'node:child_process'
-import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -54,6 +53,7 @@ import {
 	stopChild,
 	table,
 } from './lib/harness.ts'
+import { prepareOrdering } from './lib/ordering.ts'
 
 export const GOAL_P50_MS = 250
 export const GOAL_JOBS_PER_S = 50
@@ -224,33 +224,14 @@ export default async function transformationsBench() {
 		// The app migrates the database, then serves the webhook and signed-file routes.
 		const app = await startApp(cleanup, config, { env })
 
-		// This process orders, as the web process does: its env is the app's (read once, so reload).
-		Object.assign(process.env, env)
-		const { reloadEnv } = await import('#app/utils/env.server.ts')
-		const { privileged, disconnectDb } = await import('#app/utils/db.server.ts')
-		const { stopSender } = await import('#app/modules/queue/boss.server.ts')
-		reloadEnv()
-		await disconnectDb()
-		cleanup.defer('close the database pools', async () => {
-			await stopSender().catch(() => {})
-			await disconnectDb()
+		// This process orders, as the web process does; tiny photos, `batch` of them, one order each.
+		const { privileged, user, photoIds, order } = await prepareOrdering(cleanup, {
+			env,
+			appUrl: config.appUrl,
+			label: 'bench',
+			credits: 10 + (jobs + singles + 10), // day_to_dusk standard: 1 credit each
+			photos: batch,
 		})
-		const { findOrCreateUser } = await import('#app/modules/auth/login.server.ts')
-		const { grant } = await import('#app/modules/credits/ledger.server.ts')
-		const { orderTransformations } = await import('#app/modules/transformations/order.server.ts')
-		const { orderSchema } = await import('#app/modules/transformations/catalog.ts')
-		const { readyPhoto, roomJpeg } = await import('#tests/utils/photos.ts')
-
-		const request = new Request(`${config.appUrl}/login`, { headers: { 'x-renzo-client-ip': '127.0.0.1' } })
-		const user = await findOrCreateUser(`bench-${crypto.randomBytes(4).toString('hex')}@example.fr`, 'fr', request)
-		const credits = 10 + (jobs + singles + 10) // day_to_dusk standard: 1 credit each
-		await grant(privileged(), { userId: user.id, credits, reason: 'admin_adjustment', idempotencyKey: `bench:${user.id}` })
-		const { id: projectId } = await privileged().project.create({ data: { userId: user.id, name: 'Bench' }, select: { id: true } })
-		// Tiny photos (the model's work is not what is measured); `batch` of them, one order each.
-		const jpeg = await roomJpeg(160, 120)
-		const photoIds: string[] = []
-		for (let i = 0; i < batch; i++) photoIds.push(await readyPhoto(user.id, projectId, { bytes: jpeg }))
-		const order = (ids: string[]) => orderTransformations(user.id, projectId, orderSchema.parse({ kind: 'day_to_dusk', photoIds: ids }))
 
 		const completions = new Completions()
 		const observer = new pg.Client({ connectionString: db.url })

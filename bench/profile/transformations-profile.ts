@@ -14,7 +14,6 @@
 // PROFILE_SQL (0: the statements of one job, from the server log), PROFILE_SQL_RUN (0: statements per job over the sustained run, by kind), PROFILE_PERF (0: `perf record -a` over
 // the sustained run, the worker with --perf-basic-prof; read it with perf report --pid), PROFILE_OUT.
 import { spawn, type ChildProcess } from 'node:child_process'
-import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -33,6 +32,7 @@ import {
 	stopChild,
 	table,
 } from '../lib/harness.ts'
+import { prepareOrdering } from '../lib/ordering.ts'
 import { summariseProfile } from './cpu-profile.ts'
 
 const jobs = intSetting('PROFILE_JOBS', 1_000, 10, 10_000)
@@ -76,29 +76,13 @@ try {
 		...(process.env.PROFILE_PERF === '1' ? ['--perf-basic-prof'] : []),
 	]
 	const app = await startApp(cleanup, config, { env, nodeArgs: appArgs })
-	Object.assign(process.env, env)
-	const { reloadEnv } = await import('#app/utils/env.server.ts')
-	const { privileged, disconnectDb } = await import('#app/utils/db.server.ts')
-	const { stopSender } = await import('#app/modules/queue/boss.server.ts')
-	reloadEnv()
-	await disconnectDb()
-	cleanup.defer('close the database pools', async () => {
-		await stopSender().catch(() => {})
-		await disconnectDb()
+	const { privileged, user, photoIds, order } = await prepareOrdering(cleanup, {
+		env,
+		appUrl: config.appUrl,
+		label: 'profile',
+		credits: jobs + 100,
+		photos: batch,
 	})
-	const { findOrCreateUser } = await import('#app/modules/auth/login.server.ts')
-	const { grant } = await import('#app/modules/credits/ledger.server.ts')
-	const { orderTransformations } = await import('#app/modules/transformations/order.server.ts')
-	const { orderSchema } = await import('#app/modules/transformations/catalog.ts')
-	const { readyPhoto, roomJpeg } = await import('#tests/utils/photos.ts')
-	const request = new Request(`${config.appUrl}/login`, { headers: { 'x-renzo-client-ip': '127.0.0.1' } })
-	const user = await findOrCreateUser(`profile-${crypto.randomBytes(4).toString('hex')}@example.fr`, 'fr', request)
-	await grant(privileged(), { userId: user.id, credits: jobs + 100, reason: 'admin_adjustment', idempotencyKey: `profile:${user.id}` })
-	const { id: projectId } = await privileged().project.create({ data: { userId: user.id, name: 'Profile' }, select: { id: true } })
-	const jpeg = await roomJpeg(160, 120)
-	const photoIds: string[] = []
-	for (let i = 0; i < batch; i++) photoIds.push(await readyPhoto(user.id, projectId, { bytes: jpeg }))
-	const order = (ids: string[]) => orderTransformations(user.id, projectId, orderSchema.parse({ kind: 'day_to_dusk', photoIds: ids }))
 
 	const done = new Map<string, number>()
 	let failed: string | undefined
