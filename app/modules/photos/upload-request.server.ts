@@ -1,13 +1,11 @@
 import type { Readable } from 'node:stream'
-import { redirect } from '@remix-run/node'
 import { requireUser } from '#app/modules/auth/session.server.ts'
 import { resolveLocale, translator } from '#app/modules/i18n/locale.server.ts'
 import { enforceRateLimit, rateLimitedResponse, RateLimitError } from '#app/modules/security/rate-limit.server.ts'
 import { discardStream } from '#app/utils/body.server.ts'
-import { withUser } from '#app/utils/db.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
 import { redirectWithToast } from '#app/utils/toast.server.ts'
-import { isUuid, receiveUploads, UploadProjectNotFound, uploadTarget } from './upload.server.ts'
+import { isUuid, receiveUploads, UploadProjectNotFound } from './upload.server.ts'
 
 /**
  * POST /projects/:projectId/upload. The JavaScript uploader sends one file per request and reads
@@ -33,8 +31,6 @@ export async function handleUploadRequest(request: Request, projectId: string, b
 		if (error instanceof UploadProjectNotFound) throw notFound()
 		throw error
 	})
-	// No file at all: still a 404 for a project that is not theirs (nothing was written either way).
-	if (results.length === 0 && !(await withUser(user.id, (tx) => uploadTarget(tx, user.id, projectId)))) throw notFound()
 	const t = translator(await resolveLocale(request, user.locale))
 	if (request.headers.get('accept')?.includes('application/json')) {
 		const files = results.map((r) =>
@@ -49,11 +45,6 @@ export async function handleUploadRequest(request: Request, projectId: string, b
 	const failed = results.find((r) => !r.ok)
 	if (failed && !failed.ok) return redirectWithToast(back, { key: failed.error, type: 'error', vars: failed.vars })
 	return redirectWithToast(back, { key: 'photos.uploadedMany', type: 'success', vars: { count: results.length } })
-}
-
-/** A GET of the upload URL (a reload after a plain form post): back to the project. */
-export function uploadPageRedirect(projectId: string) {
-	return redirect(`/projects/${projectId}`)
 }
 
 function notFound() {

@@ -228,7 +228,15 @@ export async function receiveUploads(
 ): Promise<UploadResult[]> {
 	const env = getEnv()
 	const contentType = request.headers.get('content-type') ?? ''
-	if (!contentType.startsWith('multipart/form-data') || !body) return []
+	// Without `usedBytes` and without a file row to tell it (no file, or every one refused before its
+	// row): whose project is it? Nothing is written either way, but another user's answers 404.
+	const ownedOrThrow = async () => {
+		if (!(await withUser(input.userId, (tx) => uploadTarget(tx, input.userId, input.projectId)))) throw new UploadProjectNotFound()
+	}
+	if (!contentType.startsWith('multipart/form-data') || !body) {
+		if (input.usedBytes === undefined) await ownedOrThrow()
+		return []
+	}
 	// Without `usedBytes`, the first file's row tells what the user already stores and that the
 	// project is theirs (one statement instead of a transaction of its own before the body): until
 	// then the whole quota bounds the stream, and every file is kept only once it is known.
@@ -304,12 +312,8 @@ export async function receiveUploads(
 		body.pipe(parser)
 	})
 	const results = await Promise.all(pending)
-	// Every file was refused before its row (empty, not an image…): whose project is it? Nothing was
-	// written either way, but someone else's project answers 404 whatever the files were.
-	if (learnUsage && results.length > 0 && !(await withUser(input.userId, (tx) => uploadTarget(tx, input.userId, input.projectId))))
-		notTheirs = true
-	learnUsage?.(0)
 	if (notTheirs) throw new UploadProjectNotFound()
+	if (learnUsage) await ownedOrThrow()
 	if (tooMany) results.push({ name: '', ok: false, error: 'photos.error.tooManyFiles', vars: { max: MAX_FILES_PER_REQUEST } })
 	return results
 }
