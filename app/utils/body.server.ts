@@ -10,7 +10,7 @@ export class BodyTooLargeError extends Error {
  * Reads a request body as text, refusing (without reading further) once it passes `maxBytes`.
  * `body`: the body as a Node stream when the HTTP layer handed it over so (decision 014).
  */
-export async function readTextCapped(request: Request, maxBytes: number, body: Readable | null = nodeBody(request)): Promise<string> {
+async function readTextCapped(request: Request, maxBytes: number, body: Readable | null = nodeBody(request)): Promise<string> {
 	if (!body) return ''
 	const declared = Number(request.headers.get('content-length') ?? NaN)
 	if (declared > maxBytes) throw new BodyTooLargeError()
@@ -52,31 +52,16 @@ export async function webhookBody(
 	}
 }
 
-/**
- * Reads a body nobody wants and throws the bytes away, in the background, up to `maxBytes`
- * (past that the request is cancelled). For an early refusal: a browser still sending a file
- * only reports the answer once its upload went through.
- */
-export function discardBody(request: Request, maxBytes: number) {
-	if (!request.body || request.bodyUsed) return
-	const reader = request.body.getReader()
-	void (async () => {
-		let size = 0
-		for (;;) {
-			const { done, value } = await reader.read()
-			if (done) return
-			size += value.byteLength
-			if (size > maxBytes) return reader.cancel()
-		}
-	})().catch(() => {})
-}
-
 /** A fetch Request's body as a Node stream (null without one). */
 export function nodeBody(request: Request): Readable | null {
 	return request.body ? Readable.fromWeb(request.body as WebReadableStream) : null
 }
 
-/** discardBody for a Node stream: read to the bin in the background up to `maxBytes`, then destroyed. */
+/**
+ * Reads a body nobody wants and throws the bytes away, in the background, up to `maxBytes` (past
+ * that the stream is destroyed). For an early refusal: a browser still sending a file only reports
+ * the answer once its upload went through.
+ */
 export function discardStream(body: Readable, maxBytes: number) {
 	let size = 0
 	body.on('data', (chunk: Buffer) => {

@@ -6,6 +6,7 @@ import busboy from 'busboy'
 import sharp from 'sharp'
 import type { MessageKey } from '#app/modules/i18n/catalog.ts'
 import { enqueue } from '#app/modules/queue/boss.server.ts'
+import { findProjectId } from '#app/modules/projects/projects.server.ts'
 import { storageKeys } from '#app/modules/storage/keys.ts'
 import { getStorage } from '#app/modules/storage/storage.server.ts'
 import { privileged, withUser, type Tx } from '#app/utils/db.server.ts'
@@ -43,22 +44,6 @@ export async function storedBytes(tx: Tx, userId: string) {
 	const used = await tx.photo.aggregate({ where: { userId }, _sum: { sizeBytes: true } })
 	return Number(used._sum.sizeBytes ?? 0)
 }
-
-/**
- * Where an upload goes, checked before its body is read, in ONE statement: the project is the
- * user's and not deleted, and what the user's originals already weigh (the quota). Null: no such
- * project for this user (the route answers 404).
- */
-export async function uploadTarget(tx: Tx, userId: string, projectId: string) {
-	if (!UUID.test(projectId)) return null
-	const [row] = await tx.$queryRaw<{ projectId: string; usedBytes: number }[]>`
-		SELECT p.id::text AS "projectId", COALESCE((SELECT sum(size_bytes) FROM photos WHERE user_id = ${userId}::uuid), 0)::float8 AS "usedBytes"
-		FROM projects p WHERE p.id = ${projectId}::uuid AND p.user_id = ${userId}::uuid AND p.deleted_at IS NULL`
-	return row ? { projectId: row.projectId, usedBytes: Number(row.usedBytes) } : null
-}
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-/** A well-formed id (anything else names no project: 404 before any query). */
-export const isUuid = (value: string) => UUID.test(value)
 
 /** A display name safe to store and to offer as a download name: no path, no control characters. */
 export function sanitizeFilename(raw: string | undefined): string {
@@ -231,7 +216,7 @@ export async function receiveUploads(
 	// Without `usedBytes` and without a file row to tell it (no file, or every one refused before its
 	// row): whose project is it? Nothing is written either way, but another user's answers 404.
 	const ownedOrThrow = async () => {
-		if (!(await withUser(input.userId, (tx) => uploadTarget(tx, input.userId, input.projectId)))) throw new UploadProjectNotFound()
+		if (!(await withUser(input.userId, (tx) => findProjectId(tx, input.userId, input.projectId)))) throw new UploadProjectNotFound()
 	}
 	if (!contentType.startsWith('multipart/form-data') || !body) {
 		if (input.usedBytes === undefined) await ownedOrThrow()
