@@ -1,7 +1,7 @@
 import crypto from 'node:crypto'
 import { describe, expect, test } from 'vitest'
 import { grant } from '#app/modules/credits/ledger.server.ts'
-import { privileged, withUser } from '#app/utils/db.server.ts'
+import { privileged, withUser, type Tx } from '#app/utils/db.server.ts'
 import { createTestUser } from '#tests/utils/db.ts'
 
 // Postgres enforces the owner filter a second time (decision 003): these queries carry NO
@@ -162,5 +162,23 @@ describe('row level security', () => {
 			/row-level security/,
 		)
 		expect(await privileged().project.count({ where: { userId: b.id } })).toBe(0)
+	})
+
+	test('withUser sends app.user_id along with BEGIN (one round trip), and a nested withUser has its own', async () => {
+		const a = await createTestUser()
+		const b = await createTestUser()
+		const currentUser = async (tx: Tx) => (await tx.$queryRaw<{ id: string }[]>`SELECT current_setting('app.user_id') AS id`)[0]!.id
+		await withUser(a.id, async (tx) => {
+			// Before any statement of ours: what the transaction's backend last ran, seen from another connection.
+			const begun = await privileged().$queryRaw<{ n: number }[]>`
+				SELECT count(*)::int AS n FROM pg_stat_activity
+				WHERE state = 'idle in transaction' AND query = ${`BEGIN; SELECT set_config('app.user_id', '${a.id}', true)`}`
+			expect(begun).toEqual([{ n: 1 }])
+			expect(await currentUser(tx)).toBe(a.id)
+			await withUser(b.id, async (inner) => expect(await currentUser(inner)).toBe(b.id))
+			expect(await currentUser(tx)).toBe(a.id)
+		})
+		// Not a UUID: no inlining, the id is set by a statement of its own (and matches no row).
+		await withUser('not-a-uuid', async (tx) => expect(await currentUser(tx)).toBe('not-a-uuid'))
 	})
 })

@@ -97,7 +97,9 @@ export const Photo = z
 		width: z.number().int().nullable(),
 		height: z.number().int().nullable(),
 		sha256: z.string().nullable(),
-		duplicate_of_id: uuid.nullable().meta({ description: 'Photo identique déjà présente dans le projet, le cas échéant.' }),
+		duplicate_of_id: uuid.nullable().meta({
+			description: 'Photo aux mêmes octets déjà présente dans le projet, le cas échéant (connue une fois la photo traitée, `ready`).',
+		}),
 		error: problem,
 		created_at: timestamp,
 	})
@@ -119,7 +121,6 @@ export const UploadResult = z
 				filename: z.string(),
 				ok: z.boolean(),
 				photo_id: uuid.nullable(),
-				duplicate: z.boolean().meta({ description: 'Les mêmes octets existent déjà dans ce projet (la photo est tout de même créée).' }),
 				error: problem,
 			}),
 		),

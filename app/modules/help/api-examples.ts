@@ -89,7 +89,7 @@ export const apiExamples: readonly ApiExample[] = [
 		lines: [['-sS', '-X', 'POST', '$RENZO_URL/api/v1/projects/$PROJECT_ID/photos'], auth, ['-F', 'photo=@salon.jpg']],
 		status: 201,
 		response: {
-			files: [{ filename: 'salon.jpg', ok: true, photo_id: '0c9d8e7f-6a5b-4c3d-8e2f-1a0b9c8d7e6f', duplicate: false, error: null }],
+			files: [{ filename: 'salon.jpg', ok: true, photo_id: '0c9d8e7f-6a5b-4c3d-8e2f-1a0b9c8d7e6f', error: null }],
 		},
 		expect: { 'files.0.ok': true, 'files.0.filename': 'salon.jpg' },
 		captures: { PHOTO_ID: 'files.0.photo_id' },

@@ -15,8 +15,9 @@ const VARIANT_CACHE = 'public, max-age=31536000, immutable'
 
 /**
  * The photo-process job: decodes the stored original (pixel cap, orientation), stores the
- * thumbnail and preview without personal metadata, records dimensions and sha256, and makes
- * the first ready photo the project's cover. Idempotent: a photo that is not `processing`
+ * thumbnail and preview without personal metadata, records dimensions and sha256 (and the
+ * earlier photo of the project with the same bytes, if any: a duplicate), and makes the first
+ * ready photo the project's cover. Idempotent: a photo that is not `processing`
  * (deleted, already done) is left alone. A file that cannot be decoded is marked `error`
  * and its original is deleted; other failures throw so pg-boss retries.
  */
@@ -55,12 +56,23 @@ export async function processPhoto(photoId: string) {
 			variants.push({ ...variant, key })
 		}
 		await db.$transaction(async (tx) => {
-			// The photo may have been deleted meanwhile: then its variants must not outlive it.
-			const still = await tx.photo.updateMany({
-				where: { id: photoId, status: 'processing' },
-				data: { status: 'ready', width: result.width, height: result.height, sha256: result.sha256, errorCode: null },
-			})
-			if (still.count === 0) return
+			// Twins are told apart one at a time per project: of two copies processed at once, the
+			// second to get here sees the first one's hash and is the one flagged.
+			await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`photo-twins:${photo.projectId}`}))`
+			// The photo may have been deleted meanwhile: then its variants must not outlive it. Its twin is
+			// the earliest original (not itself a twin) of the project with the same bytes; only a ready
+			// photo has a sha256.
+			const still = await tx.$executeRaw`
+				UPDATE photos SET status = 'ready', width = ${result.width}, height = ${result.height}, sha256 = ${result.sha256},
+					error_code = NULL, updated_at = now(),
+					duplicate_of_id = (
+						SELECT t.id FROM photos t
+						WHERE t.project_id = ${photo.projectId}::uuid AND t.sha256 = ${result.sha256} AND t.id <> ${photoId}::uuid
+							AND t.duplicate_of_id IS NULL
+						ORDER BY t.created_at ASC LIMIT 1
+					)
+				WHERE id = ${photoId}::uuid AND status = 'processing'`
+			if (still === 0) return
 			for (const v of variants) {
 				await tx.photoVariant.upsert({
 					where: { key: v.key },

@@ -36,9 +36,7 @@ export async function handleUploadRequest(request: Request, projectId: string, b
 	const t = translator(await resolveLocale(request, user.locale))
 	if (request.headers.get('accept')?.includes('application/json')) {
 		const files = results.map((r) =>
-			r.ok
-				? { name: r.name, ok: true, photoId: r.photoId, duplicate: r.duplicate }
-				: { name: r.name, ok: false, message: t(r.error, r.vars) },
+			r.ok ? { name: r.name, ok: true, photoId: r.photoId } : { name: r.name, ok: false, message: t(r.error, r.vars) },
 		)
 		return Response.json({ files }, { status: results.length > 0 && results.every((r) => !r.ok) ? 422 : 200 })
 	}

@@ -16,8 +16,7 @@ import { imageTypes, sniffFormat, type ImageFormat } from './image.server.ts'
 
 /** What happened to one file of an upload request. */
 export type UploadResult =
-	| { name: string; ok: true; photoId: string; duplicate: boolean }
-	| { name: string; ok: false; error: MessageKey; vars: Record<string, string | number> }
+	{ name: string; ok: true; photoId: string } | { name: string; ok: false; error: MessageKey; vars: Record<string, string | number> }
 
 const MAX_FILES_PER_REQUEST = 30
 /**
@@ -111,12 +110,12 @@ const minorGc = (() => {
 })()
 
 /**
- * Hashes, counts and bounds the bytes on their way to storage; keeps the first and last ones.
+ * Counts and bounds the bytes on their way to storage; keeps the first and last ones. No hash here:
+ * the photo-process job reads the whole file anyway and records its sha256 (and its twin) there.
  * The end of the stream is held back until `gate` resolves (the photo row exists): storage
  * commits the object only once its row does, so a crash never leaves an object without a row.
  */
 class Inspector extends Transform {
-	readonly hash = crypto.createHash('sha256')
 	size = 0
 	head: Buffer[] = []
 	headLength = 0
@@ -143,7 +142,6 @@ class Inspector extends Transform {
 		this.size += chunk.length
 		if (this.size > this.maxBytes) return callback(new UploadRefused('photos.error.tooLarge'))
 		if (this.size > this.quotaLeft()) return callback(new UploadRefused('photos.error.quota'))
-		this.hash.update(chunk)
 		if (this.headLength < HEAD_BYTES) {
 			this.head.push(chunk.subarray(0, HEAD_BYTES - this.headLength))
 			this.headLength += Math.min(chunk.length, HEAD_BYTES - this.headLength)
@@ -397,26 +395,18 @@ async function receiveOne(
 		if (!looksComplete(format, inspector.tail, head, inspector.size)) throw new UploadRefused('photos.error.corrupt')
 		const declared = await pixels
 		if (declared !== null && declared > env.IMAGE_MAX_PIXELS) throw new UploadRefused('photos.error.tooManyPixels')
-		const sha256 = inspector.hash.digest('hex')
-		// One statement marks it `processing` with its size, hash and twin (the same bytes already in the project).
-		const duplicate = await withUser(input.userId, async (tx) => {
-			const [row] = await tx.$queryRaw<{ duplicate: boolean }[]>`
-				UPDATE photos SET status = 'processing', size_bytes = ${inspector.size}::bigint, sha256 = ${sha256}, updated_at = now(),
-					duplicate_of_id = (
-						SELECT t.id FROM photos t
-						WHERE t.project_id = ${input.projectId}::uuid AND t.user_id = ${input.userId}::uuid AND t.sha256 = ${sha256} AND t.id <> ${photoId}::uuid
-						ORDER BY t.created_at ASC LIMIT 1
-					)
-				WHERE id = ${photoId}::uuid AND user_id = ${input.userId}::uuid
-				RETURNING duplicate_of_id IS NOT NULL AS "duplicate"`
-			if (!row) throw new Error(`photo ${photoId} vanished during its upload`)
+		// One statement marks it `processing` with its size (its hash and twin come with processing).
+		await withUser(input.userId, async (tx) => {
+			const updated = await tx.$executeRaw`
+				UPDATE photos SET status = 'processing', size_bytes = ${inspector.size}::bigint, updated_at = now()
+				WHERE id = ${photoId}::uuid AND user_id = ${input.userId}::uuid`
+			if (updated !== 1) throw new Error(`photo ${photoId} vanished during its upload`)
 			await enqueue('photo-process', { photoId }, { tx, singletonKey: photoId })
 			// Committed only once the object is durable; a storage failure rolls all of it back.
 			await stored
 			if (file.readableAborted || input.signal.aborted) throw new UploadRefused('photos.error.aborted')
-			return row.duplicate
 		})
-		return { ok: true, size: inspector.size, result: { name, ok: true, photoId, duplicate } }
+		return { ok: true, size: inspector.size, result: { name, ok: true, photoId } }
 	} catch (error) {
 		const reason: MessageKey =
 			refusal ?? (error instanceof UploadRefused ? error.reason : input.signal.aborted ? 'photos.error.aborted' : 'photos.error.storage')

@@ -83,12 +83,11 @@ export const uploadPhotos = defineOperation({
 		if (results.length === 0) throw new ApiError('invalid_request', 'api.error.multipartExpected')
 		const files = results.map((r: UploadResult) =>
 			r.ok
-				? { filename: r.name, ok: true, photo_id: r.photoId, duplicate: r.duplicate, error: null }
+				? { filename: r.name, ok: true, photo_id: r.photoId, error: null }
 				: {
 						filename: r.name,
 						ok: false,
 						photo_id: null,
-						duplicate: false,
 						error: { code: fileErrorCode(r.error), message: t(r.error, r.vars) },
 					},
 		)
