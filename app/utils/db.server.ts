@@ -49,36 +49,37 @@ function statementName(query: { sql: string; args: unknown[] }): string {
 	return name
 }
 
-/** The withUser transaction about to begin in this async context (see userBeginsWithBegin). */
-const beginning = new AsyncLocalStorage<{ userId: string; sent: boolean }>()
+/** A statement to send along with the BEGIN of the transaction about to start in this async context (see sendWithBegin). */
+const withBegin = new AsyncLocalStorage<{ sql: string; sent: boolean }>()
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
- * One round trip less per withUser transaction: the BEGIN Prisma sends for it also sets
- * app.user_id (`BEGIN; SELECT set_config(…)`, two statements in one simple-protocol query, the id
- * inlined once checked to be a UUID). Every request that reads a user's data opens such a
- * transaction, and on this machine a round trip to Postgres costs 0.3–1 ms (decision 003). Only
- * the first BEGIN of the context is rewritten; withUser sets the id itself when this did not happen.
+ * One round trip less per transaction that must start with a known statement (withUser's
+ * set_config, privilegedLocked's lock): the BEGIN Prisma sends for it carries that statement too
+ * (`BEGIN; SELECT …`, two statements in one simple-protocol query; its values inlined once checked
+ * to be a UUID or an integer). On this machine a round trip to Postgres costs 0.3–1 ms (decision
+ * 003). Only the first BEGIN of the context is rewritten; the caller sends the statement itself
+ * when this did not happen.
  */
-function userBeginsWithBegin(client: pg.PoolClient) {
+function sendWithBegin(client: pg.PoolClient) {
 	const query = client.query.bind(client) as (...args: unknown[]) => unknown
 	client.query = ((config: unknown, ...rest: unknown[]) => {
-		const scope = beginning.getStore()
+		const scope = withBegin.getStore()
 		if (scope && !scope.sent && (config as { text?: unknown } | null)?.text === 'BEGIN') {
 			scope.sent = true
-			return query({ text: `BEGIN; SELECT set_config('app.user_id', '${scope.userId}', true)`, rowMode: 'array' })
+			return query({ text: `BEGIN; ${scope.sql}`, rowMode: 'array' })
 		}
 		return query(config, ...rest)
 	}) as typeof client.query
 }
 
-function createClient(connectionString: string, max: number, options: { userScoped?: boolean } = {}) {
+function createClient(connectionString: string, max: number) {
 	// A connection lost while idle (database restarted) is dropped by the pool and replaced on next use:
 	// logged here, it would otherwise pass silently. connectionTimeoutMillis bounds how long a request
 	// waits for a database that does not answer; it then fails fast (a 503 page, http-app.server.ts).
 	const lost = (error: Error) => log.warn('database connection lost', { error })
 	const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5_000 })
-	if (options.userScoped) pool.on('connect', userBeginsWithBegin)
+	pool.on('connect', sendWithBegin)
 	return new PrismaClient({
 		adapter: new PrismaPg(pool, {
 			onPoolError: lost,
@@ -98,7 +99,7 @@ type Clients = { app?: PrismaClient; privileged?: PrismaClient }
 const clients: Clients = ((globalThis as { __renzoDb?: Clients }).__renzoDb ??= {})
 
 function appClient() {
-	return (clients.app ??= createClient(appDatabaseUrl(), 10, { userScoped: true }))
+	return (clients.app ??= createClient(appDatabaseUrl(), 10))
 }
 
 /**
@@ -115,17 +116,34 @@ export function privileged(): PrismaClient {
  * RLS limits every statement to this user's rows (the app's own filters stay as well).
  */
 export async function withUser<T>(userId: string, fn: (tx: Tx) => Promise<T>, options?: { timeout?: number }): Promise<T> {
-	const scope = UUID.test(userId) ? { userId, sent: false } : undefined
+	const scope = UUID.test(userId) ? { sql: `SELECT set_config('app.user_id', '${userId}', true)`, sent: false } : undefined
 	const run = () =>
 		appClient().$transaction(
 			async (tx) => {
-				// Set along with BEGIN in the usual case (userBeginsWithBegin).
+				// Set along with BEGIN in the usual case (sendWithBegin).
 				if (!scope?.sent) await tx.$executeRaw`SELECT set_config('app.user_id', ${userId}, true)`
 				return fn(tx)
 			},
 			{ timeout: options?.timeout ?? 10_000, maxWait: 5_000 },
 		)
-	return scope ? beginning.run(scope, run) : run()
+	return scope ? withBegin.run(scope, run) : run()
+}
+
+/**
+ * A privileged transaction that first takes the transaction-scoped advisory lock
+ * (`space`, hashtext(`key`)), sent with its BEGIN (sendWithBegin) when `key` is a UUID.
+ */
+export async function privilegedLocked<T>(lock: { space: number; key: string }, fn: (tx: Tx) => Promise<T>): Promise<T> {
+	const scope =
+		UUID.test(lock.key) && Number.isInteger(lock.space)
+			? { sql: `SELECT pg_advisory_xact_lock(${lock.space}, hashtext('${lock.key}'))`, sent: false }
+			: undefined
+	const run = () =>
+		privileged().$transaction(async (tx) => {
+			if (!scope?.sent) await tx.$executeRaw`SELECT pg_advisory_xact_lock(${lock.space}::int, hashtext(${lock.key}))`
+			return fn(tx)
+		})
+	return scope ? withBegin.run(scope, run) : run()
 }
 
 /** Closes every pool this process opened (graceful shutdown, end of a test file). */

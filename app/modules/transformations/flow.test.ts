@@ -203,6 +203,42 @@ describe('running', () => {
 		expect(variants.map((v) => v.kind).sort()).toEqual(['preview', 'thumbnail'])
 	})
 
+	test('backpressure: past TRANSFORMATION_MAX_IN_FLIGHT new predictions wait; each one that ends lets exactly one more start', async () => {
+		await runWorker()
+		const { user, projectId } = await setup(20)
+		const photoIds = await Promise.all([1, 2, 3, 4].map(() => readyPhoto(user.id, projectId)))
+		// Room for two more than what earlier tests left in flight.
+		const [{ n: already } = { n: 0 }] = await privileged().$queryRaw<{ n: number }[]>`
+			SELECT count(*)::int AS n FROM transformations WHERE status = 'processing' AND prediction_id IS NOT NULL`
+		process.env.TRANSFORMATION_MAX_IN_FLIGHT = String(already + 2)
+		reloadEnv()
+		try {
+			fake.next({ kind: 'slow' }, { kind: 'slow' }, { kind: 'slow' }, { kind: 'slow' })
+			const ids: string[] = []
+			const started = async () => (await Promise.all(ids.map(transformation))).filter((t) => t.predictionId !== null)
+			const settle = () => new Promise((resolve) => setTimeout(resolve, 1_000))
+			ids.push(...(await orderTransformations(user.id, projectId, order({ photoIds: photoIds.slice(0, 2) }))).ids)
+			await until('two predictions', started, (list) => list.length === 2)
+			// Full: two more wait (their jobs poll the count every 200 ms), still two a second later.
+			ids.push(...(await orderTransformations(user.id, projectId, order({ photoIds: photoIds.slice(2) }))).ids)
+			await settle()
+			const first = await started()
+			expect(first).toHaveLength(2)
+			// One ends: exactly one of the two waiting starts.
+			await fake.complete(first[0]!.predictionId!)
+			await until('a third prediction', started, (list) => list.length === 3)
+			await settle()
+			expect(await started()).toHaveLength(3)
+			await fake.complete(first[1]!.predictionId!)
+			await until('the fourth prediction', started, (list) => list.length === 4)
+			for (const t of (await started()).slice(2)) await fake.complete(t.predictionId!)
+			for (const id of ids) expect((await finished(id)).status).toBe('succeeded')
+		} finally {
+			delete process.env.TRANSFORMATION_MAX_IN_FLIGHT
+			reloadEnv()
+		}
+	}, 60_000)
+
 	test('a webhook delivered twice → one capture, one stored event', async () => {
 		await runWorker()
 		const { user, projectId } = await setup(10)

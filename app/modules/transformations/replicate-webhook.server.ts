@@ -37,11 +37,13 @@ export async function receiveReplicateWebhook(request: Request, body: Readable |
 	}
 	const { webhookId, prediction } = verified
 	await privileged().$transaction(async (tx) => {
-		const inserted = await tx.webhookEvent.createMany({
-			data: [{ provider: 'replicate', id: webhookId, type: `prediction.${prediction.status}`, payload: JSON.parse(rawBody) as object }],
-			skipDuplicates: true,
-		})
-		if (inserted.count === 0) return
+		// Raw SQL: a model query is compiled by Prisma's query compiler at every call (~1 ms of CPU
+		// here, measured); the verified body goes in as it came (jsonb parses it).
+		const inserted = await tx.$executeRaw`
+			INSERT INTO webhook_events (provider, id, type, payload)
+			VALUES ('replicate', ${webhookId}, ${`prediction.${prediction.status}`}, ${rawBody}::jsonb)
+			ON CONFLICT DO NOTHING`
+		if (inserted === 0) return
 		await enqueue('transformation-complete', { predictionId: prediction.id, webhookId }, { tx })
 	})
 	return new Response(null, { status: 204 })

@@ -6,7 +6,7 @@ import type { Variant } from '#app/modules/photos/image.server.ts'
 import { PROJECT_EVENTS_CHANNEL, type ProjectEvent } from '#app/modules/events/project-events.server.ts'
 import { storageKeys } from '#app/modules/storage/keys.ts'
 import { getStorage } from '#app/modules/storage/storage.server.ts'
-import { Prisma, privileged, type Tx } from '#app/utils/db.server.ts'
+import { Prisma, privileged, privilegedLocked, type Tx } from '#app/utils/db.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
 import { log } from '#app/utils/logger.server.ts'
 import { emitBatchCompleted, emitTransformationEvent } from '#app/modules/webhooks-out/emit.server.ts'
@@ -103,9 +103,34 @@ async function waitForRoom(inFlight: number) {
 	const max = getEnv().TRANSFORMATION_MAX_IN_FLIGHT
 	const deadline = Date.now() + IN_FLIGHT_MAX_WAIT_MS
 	while (inFlight >= max && Date.now() < deadline) {
-		await new Promise((resolve) => setTimeout(resolve, 200))
-		inFlight = (await privileged().$queryRaw<{ count: number }[]>(IN_FLIGHT))[0]?.count ?? 0
+		const poll = await nextInFlightPoll()
+		// The room a count shows goes to as many waiters as it has places, not to all of them.
+		if (poll.count + poll.taken < max) {
+			poll.taken++
+			return
+		}
+		inFlight = max
 	}
+}
+
+const IN_FLIGHT_POLL_MS = 200
+let inFlightPoll: Promise<{ count: number; taken: number }> | undefined
+
+/**
+ * The in-flight count, read again every IN_FLIGHT_POLL_MS for all the runs of this process that
+ * wait at once (one statement, not one per waiting run: with 16 run slots waiting, their own
+ * polls were ~2 statements per transformation under load).
+ */
+function nextInFlightPoll() {
+	inFlightPoll ??= (async () => {
+		try {
+			await new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_POLL_MS))
+			return { count: (await privileged().$queryRaw<{ count: number }[]>(IN_FLIGHT))[0]?.count ?? 0, taken: 0 }
+		} finally {
+			inFlightPoll = undefined
+		}
+	})()
+	return inFlightPoll
 }
 
 /**
@@ -298,24 +323,30 @@ async function finishWithImage(run: Run, data: Buffer) {
 			storage.put(variant.key, variant.data, { contentType: variant.contentType, cacheControl: 'public, max-age=31536000, immutable' }),
 		),
 	])
-	const done = await privileged().$transaction(async (tx) => {
-		await lockBatch(tx, run.batchId)
-		const updated = await tx.$executeRaw`
-			UPDATE transformations SET status = 'succeeded', output_key = ${outputKey}, output_width = ${output.width}::int,
-				output_height = ${output.height}::int, completed_at = now(), error_code = NULL, updated_at = now()
-			WHERE id = ${run.id}::uuid AND status = 'processing'`
-		if (updated === 0) return false
-		// Both variants in one statement (a retry finds them there: same keys, sizes refreshed).
-		await tx.$executeRaw`
-			INSERT INTO photo_variants (user_id, photo_id, transformation_id, kind, key, content_type, width, height, size_bytes)
-			VALUES ${Prisma.join(
-				variants.map(
-					(variant) =>
-						Prisma.sql`(${run.userId}::uuid, ${run.photoId}::uuid, ${run.id}::uuid, ${variant.kind}::variant_kind, ${variant.key},
-							${variant.contentType}, ${variant.width}::int, ${variant.height}::int, ${variant.data.length}::bigint)`,
-				),
-			)}
-			ON CONFLICT (key) DO UPDATE SET width = EXCLUDED.width, height = EXCLUDED.height, size_bytes = EXCLUDED.size_bytes`
+	// The batch lock (see lockBatch) travels with the BEGIN.
+	const done = await privilegedLocked({ space: BATCH_LOCK_SPACE, key: run.batchId }, async (tx) => {
+		// One statement: the row flips to succeeded and, only if it did, both variants are written (a
+		// retry finds them there: same keys, sizes refreshed).
+		const [flipped] = await tx.$queryRaw<{ updated: number }[]>`
+			WITH updated AS (
+				UPDATE transformations SET status = 'succeeded', output_key = ${outputKey}, output_width = ${output.width}::int,
+					output_height = ${output.height}::int, completed_at = now(), error_code = NULL, updated_at = now()
+				WHERE id = ${run.id}::uuid AND status = 'processing'
+				RETURNING id
+			), variants AS (
+				INSERT INTO photo_variants (user_id, photo_id, transformation_id, kind, key, content_type, width, height, size_bytes)
+				SELECT v.* FROM (VALUES ${Prisma.join(
+					variants.map(
+						(variant) =>
+							Prisma.sql`(${run.userId}::uuid, ${run.photoId}::uuid, ${run.id}::uuid, ${variant.kind}::variant_kind, ${variant.key},
+								${variant.contentType}, ${variant.width}::int, ${variant.height}::int, ${variant.data.length}::bigint)`,
+					),
+				)}) AS v (user_id, photo_id, transformation_id, kind, key, content_type, width, height, size_bytes)
+				WHERE EXISTS (SELECT 1 FROM updated)
+				ON CONFLICT (key) DO UPDATE SET width = EXCLUDED.width, height = EXCLUDED.height, size_bytes = EXCLUDED.size_bytes
+			)
+			SELECT count(*)::int AS "updated" FROM updated`
+		if (!flipped?.updated) return false
 		if (run.creditsCost > 0) await capture(tx, { userId: run.userId, reference: creditReference(run.id) })
 		await afterTransition(tx, run, 'succeeded')
 		return true
