@@ -210,7 +210,12 @@ describe('transformations', () => {
 		await phonePage.goto(page.url())
 		await phonePage.getByRole('link', { name: 'Voir la photo séjour vide.jpg' }).click()
 		await phonePage.getByRole('slider', { name: 'Comparer avant et après' }).waitFor()
-		await phonePage.getByRole('region', { name: 'Historique des transformations' }).getByText('Terminée').waitFor()
+		const phoneHistory = phonePage.getByRole('region', { name: 'Historique des transformations' })
+		await phoneHistory.getByText('Terminée').waitFor()
+		// The history's thumbnails load lazily: scrolled to, the result's thumbnail shows.
+		const phoneThumb = phoneHistory.locator('img').first()
+		await phoneThumb.scrollIntoViewIfNeeded()
+		await expect.poll(() => phoneThumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true)
 		await shot(phonePage, '33-staging-done-phone')
 	})
 
