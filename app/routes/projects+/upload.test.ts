@@ -6,6 +6,8 @@ import { getStorage } from '#app/modules/storage/storage.server.ts'
 import { privileged } from '#app/utils/db.server.ts'
 import type { CookieJar } from '#tests/utils/http.ts'
 import { loggedInUser } from '#tests/utils/login.ts'
+import { processPhoto } from '#app/modules/photos/process.server.ts'
+import { loader as projectLoader } from './$projectId.tsx'
 import { action as uploadAction } from './$projectId_.upload.ts'
 
 type FileResult = { name: string; ok: boolean; photoId?: string; message?: string }
@@ -97,9 +99,21 @@ describe('photo upload', () => {
 		expect(Number(jobs[0]!.n)).toBeGreaterThanOrEqual(3)
 
 		const again = await upload(projectId, user.jar, [{ name: 'salon (copie).jpg', data: jpeg }])
-		// The same bytes again: accepted (the photo-process job flags it as a twin, see process.test.ts).
+		// The same bytes again: accepted; the photo-process job flags it as the first one's twin and
+		// the project page says so on its tile.
 		expect(again.files[0]).toMatchObject({ ok: true })
 		expect(again.files[0]).not.toHaveProperty('duplicate')
+		const first = files[0]!.photoId!
+		const twin = again.files[0]!.photoId!
+		await processPhoto(first)
+		await processPhoto(twin)
+		const { photos: listed } = await projectLoader({
+			request: new Request(`http://localhost:3000/projects/${projectId}`, { headers: { Cookie: user.jar.header() } }),
+			params: { projectId },
+			context: {} as never,
+		})
+		expect(listed.find((p) => p.id === twin)?.duplicateOfId).toBe(first)
+		expect(listed.find((p) => p.id === first)?.duplicateOfId).toBeNull()
 	})
 
 	test.each([
