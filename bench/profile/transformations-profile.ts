@@ -227,6 +227,18 @@ try {
 	const perSecond = new Map<number, number>()
 	for (const t of times) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1)
 	console.log(`completions per second: ${Array.from({ length: Math.floor(total / 1000) + 1 }, (_, s) => perSecond.get(s) ?? 0).join(' ')}`)
+	// Where the pipeline stands each second: runs claimed (started_at), webhooks stored (received_at).
+	const origin = new Date(Date.now() - (performance.now() - started))
+	const stages = await privileged().$queryRaw<{ stage: string; second: number; n: number }[]>`
+		SELECT 'claimed' AS stage, floor(extract(epoch FROM started_at - ${origin}::timestamptz))::int AS second, count(*)::int AS n
+		FROM transformations WHERE user_id = ${user.id}::uuid AND started_at >= ${origin}::timestamptz GROUP BY 2
+		UNION ALL
+		SELECT 'webhooks', floor(extract(epoch FROM received_at - ${origin}::timestamptz))::int, count(*)::int
+		FROM webhook_events WHERE provider = 'replicate' AND received_at >= ${origin}::timestamptz GROUP BY 2`
+	for (const stage of ['claimed', 'webhooks'])
+		console.log(
+			`${stage} per second: ${Array.from({ length: Math.floor(total / 1000) + 1 }, (_, s) => stages.find((row) => row.stage === stage && row.second === s)?.n ?? 0).join(' ')}`,
+		)
 	const rows = (['worker', 'app', 'postgres', 'bench'] as const).map((name) => [
 		name,
 		((1000 * (after[name] - before[name])) / jobs).toFixed(1),
