@@ -59,7 +59,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
  * (`BEGIN; SELECT …`, two statements in one simple-protocol query; its values inlined once checked
  * to be a UUID or an integer). On this machine a round trip to Postgres costs 0.3–1 ms (decision
  * 003). Only the first BEGIN of the context is rewritten; the caller sends the statement itself
- * when this did not happen.
+ * when this did not happen. Fails closed: a withUser transaction whose BEGIN went without it has
+ * no app.user_id, and RLS then shows it nothing.
  */
 function sendWithBegin(client: pg.PoolClient) {
 	const query = client.query.bind(client) as (...args: unknown[]) => unknown
