@@ -79,6 +79,12 @@ function storedFiles(userId: string) {
 	return fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length : 0
 }
 
+/** Files being written (the local driver's temporary folder). */
+function tempFiles() {
+	const dir = path.join(process.env.STORAGE_DIR!, '.tmp')
+	return fs.existsSync(dir) ? fs.readdirSync(dir) : []
+}
+
 describe('rate limits over HTTP', () => {
 	test('login emails: the 3rd for one address gets 429 in French, no email, no code; another address goes through', async () => {
 		const me = browser()
@@ -124,7 +130,7 @@ describe('rate limits over HTTP', () => {
 		expect(await locked.text()).toMatch(/Trop d’essais incorrects\. Réessayez dans \d+ min\./)
 	})
 
-	test('uploads: counted before the body, the 3rd gets 429 (JSON for the page’s uploader, a page without JavaScript); nothing stored', async () => {
+	test('uploads: the 3rd gets 429 (JSON for the page’s uploader, a page without JavaScript); nothing stored, no temporary file left', async () => {
 		const a = await loggedInUser()
 		const b = await loggedInUser()
 		const projectOf = async (userId: string) =>
@@ -163,6 +169,7 @@ describe('rate limits over HTTP', () => {
 		expect(await noScript.text()).toMatch(/<p role="alert">Trop de demandes en peu de temps\. Réessayez dans \d+ min\.<\/p>/)
 		expect(await privileged().photo.count({ where: { userId: a.id } })).toBe(photos)
 		expect(storedFiles(a.id)).toBe(files)
+		expect(tempFiles()).toEqual([])
 		expect(await privileged().auditEvent.findMany({ where: { userId: a.id, type: 'rate_limited' }, select: { data: true } })).toEqual([
 			{ data: { rule: 'uploads' } },
 		])

@@ -6,7 +6,7 @@ import { enforceRateLimit, rateLimitedResponse, RateLimitError } from '#app/modu
 import { discardStream } from '#app/utils/body.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
 import { redirectWithToast } from '#app/utils/toast.server.ts'
-import { receiveUploads, UploadProjectNotFound } from './upload.server.ts'
+import { receiveUploads, UploadNotAdmitted, UploadProjectNotFound, type UploadResult } from './upload.server.ts'
 
 /**
  * POST /projects/:projectId/upload. The JavaScript uploader sends one file per request and reads
@@ -18,21 +18,37 @@ export async function handleUploadRequest(request: Request, projectId: string, b
 	const user = await requireUser(request)
 	// Not an id: nobody's project (and no statement casts it).
 	if (!z.uuid().safeParse(projectId).success) throw notFound()
-	// Counted before the body is read: a refused upload stores nothing.
-	try {
-		await enforceRateLimit('uploads', user.id, { userId: user.id, request })
-	} catch (error) {
-		if (!(error instanceof RateLimitError)) throw error
-		// The browser is still sending the file: read it to the bin (bounded), so it gets to see this answer.
-		if (body) discardStream(body, getEnv().UPLOAD_MAX_BYTES + 1024 * 1024)
-		return rateLimitedResponse(request, error, await resolveLocale(request, user.locale), { back: `/projects/${projectId}` })
-	}
+	// Counted while the first bytes already flow (one round trip off the upload's path): no row is
+	// written before it says yes, and a refused upload stores nothing (receiveUploads' `admitted`).
+	const counted = enforceRateLimit('uploads', user.id, { userId: user.id, request }).then(
+		() => null,
+		(error: unknown) => {
+			if (error instanceof RateLimitError) return error
+			throw error
+		},
+	)
 	// The project (the user's, live) and their usage come with the first file's row (receiveUploads):
 	// no transaction of their own before the body. Not theirs: nothing kept, 404.
-	const results = await receiveUploads(request, body, { userId: user.id, projectId }).catch((error: unknown) => {
+	let results: UploadResult[] = []
+	try {
+		results = await receiveUploads(request, body, {
+			userId: user.id,
+			projectId,
+			admitted: counted.then(
+				(limited) => limited === null,
+				() => false,
+			),
+		})
+	} catch (error) {
 		if (error instanceof UploadProjectNotFound) throw notFound()
-		throw error
-	})
+		if (!(error instanceof UploadNotAdmitted)) throw error
+	}
+	const limited = await counted
+	if (limited) {
+		// The browser may still be sending the file: read it to the bin (bounded), so it gets to see this answer.
+		if (body) discardStream(body, getEnv().UPLOAD_MAX_BYTES + 1024 * 1024)
+		return rateLimitedResponse(request, limited, await resolveLocale(request, user.locale), { back: `/projects/${projectId}` })
+	}
 	const t = translator(await resolveLocale(request, user.locale))
 	if (request.headers.get('accept')?.includes('application/json')) {
 		const files = results.map((r) =>

@@ -32,6 +32,11 @@ export class UploadProjectNotFound extends Error {
 	override name = 'UploadProjectNotFound'
 }
 
+/** `admitted` said no (the caller's rate limit): nothing was kept, thrown by receiveUploads. */
+export class UploadNotAdmitted extends Error {
+	override name = 'UploadNotAdmitted'
+}
+
 class UploadRefused extends Error {
 	constructor(readonly reason: MessageKey) {
 		super(reason)
@@ -207,9 +212,20 @@ async function declaredPixels(head: Buffer): Promise<number | null> {
 export async function receiveUploads(
 	request: Request,
 	body: Readable | null,
-	input: { userId: string; projectId: string; usedBytes?: number },
+	input: {
+		userId: string
+		projectId: string
+		usedBytes?: number
+		/**
+		 * Whether this request may store anything (the route's rate limit, counted while the first
+		 * bytes already flow): no row is written before it says yes; no, and nothing is kept, nothing
+		 * more is read, UploadNotAdmitted is thrown. Must not reject.
+		 */
+		admitted?: Promise<boolean>
+	},
 ): Promise<UploadResult[]> {
 	const env = getEnv()
+	const admitted = input.admitted ?? Promise.resolve(true)
 	const contentType = request.headers.get('content-type') ?? ''
 	// Without `usedBytes` and without a file row to tell it (no file, or every one refused before its
 	// row): whose project is it? Nothing is written either way, but another user's answers 404.
@@ -217,6 +233,7 @@ export async function receiveUploads(
 		if (!(await withUser(input.userId, (tx) => findProjectId(tx, input.userId, input.projectId)))) throw new UploadProjectNotFound()
 	}
 	if (!contentType.startsWith('multipart/form-data') || !body) {
+		if (!(await admitted)) throw new UploadNotAdmitted()
 		if (input.usedBytes === undefined) await ownedOrThrow()
 		return []
 	}
@@ -228,7 +245,11 @@ export async function receiveUploads(
 	const usage =
 		input.usedBytes === undefined ? new Promise<number | null>((resolve) => (learnUsage = resolve)) : Promise.resolve(input.usedBytes)
 	let notTheirs = false
-	const known = usage.then((used) => {
+	let refusedWhole = false
+	// No row is written before `admitted` (see receiveOne), so the usage can only come after it.
+	const known = admitted.then(async (ok) => {
+		if (!ok) return void (refusedWhole = true)
+		const used = await usage
 		if (used === null) notTheirs = true
 		else if (input.usedBytes === undefined) remainingQuota -= used
 	})
@@ -258,6 +279,7 @@ export async function receiveUploads(
 		pending.push(
 			receiveOne(file, info.filename, {
 				...input,
+				admitted,
 				known,
 				report: (used) => {
 					learnUsage?.(used)
@@ -286,15 +308,16 @@ export async function receiveUploads(
 			finish()
 		})
 		void known.then(() => {
-			if (!notTheirs) return
-			// Not the user's project: nothing is kept and nothing more is read (destroying the parser
-			// ends the file in flight); the route answers 404 and the connection closes.
+			if (!notTheirs && !refusedWhole) return
+			// Not admitted, or not the user's project: nothing is kept and nothing more is read
+			// (destroying the parser ends the file in flight); the route answers 429 or 404.
 			body.unpipe(parser)
 			parser.destroy(new UploadRefused('photos.error.unsupported'))
 		})
 		body.pipe(parser)
 	})
 	const results = await Promise.all(pending)
+	if (!(await admitted)) throw new UploadNotAdmitted()
 	if (notTheirs) throw new UploadProjectNotFound()
 	if (learnUsage) await ownedOrThrow()
 	if (tooMany) results.push({ name: '', ok: false, error: 'photos.error.tooManyFiles', vars: { max: MAX_FILES_PER_REQUEST } })
@@ -309,6 +332,8 @@ async function receiveOne(
 		projectId: string
 		signal: AbortSignal
 		allowed: () => number
+		/** Whether the request may store anything at all (see receiveUploads): the row waits for it. */
+		admitted: Promise<boolean>
 		/** Settles once the user's usage (and that the project is theirs) is known. */
 		known: Promise<void>
 		/** The first file's row reports the usage it read (null: no such project for this user). */
@@ -344,14 +369,17 @@ async function receiveOne(
 	// holds the end of the stream back until it exists (see there). One statement: the project is
 	// still the user's and live, or nothing is written; it also reads what the user's originals
 	// already weigh (the quota, see receiveUploads).
-	const created = withUser(input.userId, async (tx) => {
-		const rows = await tx.$queryRaw<{ used: number }[]>`
+	const created = input.admitted.then(async (ok) => {
+		if (!ok) return false
+		return withUser(input.userId, async (tx) => {
+			const rows = await tx.$queryRaw<{ used: number }[]>`
 			INSERT INTO photos (id, user_id, project_id, status, original_key, original_filename, content_type)
 			SELECT ${photoId}::uuid, ${input.userId}::uuid, ${input.projectId}::uuid, 'uploading', ${key}, ${name}, ${imageTypes[format].contentType}
 			WHERE EXISTS (SELECT 1 FROM projects WHERE id = ${input.projectId}::uuid AND user_id = ${input.userId}::uuid AND deleted_at IS NULL)
 			RETURNING (SELECT COALESCE(sum(size_bytes), 0) FROM photos WHERE user_id = ${input.userId}::uuid)::float8 AS "used"`
-		input.report(rows[0] ? Number(rows[0].used) : null)
-		return rows.length === 1
+			input.report(rows[0] ? Number(rows[0].used) : null)
+			return rows.length === 1
+		})
 	})
 	// Settled, whatever happens, before a failure's cleanup deletes the row (else it could land after).
 	const settled = created.catch(() => false)
