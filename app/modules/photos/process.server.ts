@@ -6,12 +6,14 @@ import { pipeline } from 'node:stream/promises'
 import { notifyProject } from '#app/modules/events/project-events.server.ts'
 import { storageKeys } from '#app/modules/storage/keys.ts'
 import { getStorage } from '#app/modules/storage/storage.server.ts'
-import { privileged } from '#app/utils/db.server.ts'
+import { privileged, privilegedLocked } from '#app/utils/db.server.ts'
 import { log } from '#app/utils/logger.server.ts'
 import { ImageError, processImage, type Variant } from './image.server.ts'
 
 /** Variants never change once made (their key names the photo): cache them for a year. */
 const VARIANT_CACHE = 'public, max-age=31536000, immutable'
+/** The first key of the per-project twin lock (the two-int form; 7010 is the batch lock, 7011 the ledger's). */
+const TWINS_LOCK_SPACE = 7_012
 
 /**
  * The photo-process job: decodes the stored original (pixel cap, orientation), stores the
@@ -55,10 +57,9 @@ export async function processPhoto(photoId: string) {
 			await storage.put(key, variant.data, { contentType: variant.contentType, cacheControl: VARIANT_CACHE })
 			variants.push({ ...variant, key })
 		}
-		await db.$transaction(async (tx) => {
-			// Twins are told apart one at a time per project: of two copies processed at once, the
-			// second to get here sees the first one's hash and is the one flagged.
-			await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`photo-twins:${photo.projectId}`}))`
+		// Twins are told apart one at a time per project: of two copies processed at once, the second
+		// to take the project's lock (sent with the BEGIN) sees the first one's hash and is the one flagged.
+		await privilegedLocked({ space: TWINS_LOCK_SPACE, key: photo.projectId }, async (tx) => {
 			// The photo may have been deleted meanwhile: then its variants must not outlive it. Its twin is
 			// the earliest original (not itself a twin) of the project with the same bytes; only a ready
 			// photo has a sha256.

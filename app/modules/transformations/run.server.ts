@@ -101,15 +101,15 @@ const IN_FLIGHT_MAX_WAIT_MS = 30_000
  */
 async function waitForRoom(inFlight: number) {
 	const max = getEnv().TRANSFORMATION_MAX_IN_FLIGHT
+	if (inFlight < max) return
 	const deadline = Date.now() + IN_FLIGHT_MAX_WAIT_MS
-	while (inFlight >= max && Date.now() < deadline) {
+	while (Date.now() < deadline) {
 		const poll = await nextInFlightPoll()
 		// The room a count shows goes to as many waiters as it has places, not to all of them.
 		if (poll.count + poll.taken < max) {
 			poll.taken++
 			return
 		}
-		inFlight = max
 	}
 }
 
