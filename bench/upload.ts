@@ -94,6 +94,27 @@ export async function makeJpegLike(file: string, bytes: number) {
 	if (fs.statSync(file).size !== bytes) throw new Error(`${file} is not ${bytes} bytes`)
 }
 
+/**
+ * The app's settings for the upload benches and diagnostics: worker off, local storage in
+ * `storageDir`, room for files up to 60 MB, and an upload rate limit they never reach.
+ */
+export function uploadAppEnv(storageDir: string) {
+	return {
+		RUN_WORKER: 'false',
+		STORAGE_DIR: storageDir,
+		S3_BUCKET: '',
+		UPLOAD_MAX_BYTES: String(60 * 1024 * 1024),
+		UPLOADS_PER_USER_PER_HOUR: '1000000',
+	}
+}
+
+/** The headers of an upload as the page's uploader sends it: our own CSRF token in the cookie and the header, JSON answer. */
+export function uploadHeaders(sessionCookie: string) {
+	const csrfToken = crypto.randomBytes(32).toString('base64url')
+	const cookie = [...sessionCookie.split('; ').filter((part) => !part.startsWith('__csrf=')), `__csrf=${csrfToken}`].join('; ')
+	return { cookie, 'x-csrf-token': csrfToken, accept: 'application/json', 'user-agent': BROWSER_UA }
+}
+
 /** A field of /proc/<pid>/status in bytes (VmRSS, VmHWM); NaN when unreadable. */
 export function procStatus(pid: number, field: 'VmRSS' | 'VmHWM') {
 	try {
@@ -269,16 +290,11 @@ export default async function uploadBench() {
 
 		const db = await startDatabase(cleanup)
 		const config = await newAppConfig(db.url)
-		const appOptions = {
-			env: { RUN_WORKER: 'false', STORAGE_DIR: storageDir, S3_BUCKET: '', UPLOAD_MAX_BYTES: String(50 * 1024 * 1024) },
-		}
+		const appOptions = { env: uploadAppEnv(storageDir) }
 		const app = await startApp(cleanup, config, appOptions)
 		const user = await createLoggedInUser(config, { projects: 1, photosPerProject: 0 })
 		const projectId = user.projectIds[0]!
-		// Our own CSRF token, in the cookie and in the header, as the uploader sends it.
-		const csrfToken = crypto.randomBytes(32).toString('base64url')
-		const cookie = [...user.cookie.split('; ').filter((part) => !part.startsWith('__csrf=')), `__csrf=${csrfToken}`].join('; ')
-		const headers = { cookie, 'x-csrf-token': csrfToken, accept: 'application/json', 'user-agent': BROWSER_UA }
+		const headers = uploadHeaders(user.cookie)
 		const bare = await startBareSink(cleanup, sinkDir)
 
 		/** One upload to an app, checked (accepted, every byte stored), its object then deleted. */

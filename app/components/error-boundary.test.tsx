@@ -1,32 +1,16 @@
-import { renderToString } from 'react-dom/server'
-import { createStaticHandler, createStaticRouter, StaticRouterProvider } from 'react-router-dom/server'
 import { describe, expect, test } from 'vitest'
+import { renderPage } from '#tests/utils/render-page.tsx'
 import { GeneralErrorBoundary } from './error-boundary.tsx'
 
-/** Server-renders a page whose loader throws `thrown`, under a 'root' route holding the locale, the way Remix does. */
-async function renderThrown(thrown: unknown) {
-	const routes = [
-		{
-			id: 'root',
-			path: '/',
-			loader: () => ({ locale: 'fr', csrfToken: 'jeton' }),
-			children: [
-				{
-					id: 'page',
-					index: true,
-					loader: () => {
-						throw thrown
-					},
-					element: <p>la page</p>,
-					errorElement: <GeneralErrorBoundary />,
-				},
-			],
+/** Server-renders a page whose loader throws `thrown`, as Remix does. */
+function renderThrown(thrown: unknown) {
+	return renderPage({
+		loader: () => {
+			throw thrown
 		},
-	]
-	const handler = createStaticHandler(routes)
-	const context = await handler.query(new Request('http://localhost/'))
-	if (context instanceof Response) throw new Error('unexpected redirect')
-	return renderToString(<StaticRouterProvider router={createStaticRouter(handler.dataRoutes, context)} context={context} hydrate={false} />)
+		element: <p>la page</p>,
+		errorElement: <GeneralErrorBoundary />,
+	})
 }
 
 describe('GeneralErrorBoundary', () => {

@@ -5,12 +5,10 @@
 // the app's CPU ms per upload, and the median of the per-turn ratios against the first checkout.
 // Run: node --import tsx bench/profile/compare-uploads.ts /path/to/before /path/to/after
 // Settings (env): COMPARE_UPLOADS (150) per size and checkout, COMPARE_SIZES (100000,5000000) bytes.
-import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {
-	BROWSER_UA,
 	Cleanup,
 	createLoggedInUser,
 	freePort,
@@ -22,7 +20,7 @@ import {
 	startDatabase,
 	table,
 } from '../lib/harness.ts'
-import { makeJpegLike, uploadFile } from '../upload.ts'
+import { makeJpegLike, uploadAppEnv, uploadFile, uploadHeaders } from '../upload.ts'
 
 const roots = process.argv.slice(2).map((dir) => path.resolve(dir))
 if (roots.length < 2) throw new Error('usage: compare-uploads.ts <checkout> <checkout> […]')
@@ -47,21 +45,13 @@ try {
 			{ ...base, port, appUrl: `http://localhost:${port}` },
 			{
 				root,
-				env: {
-					RUN_WORKER: 'false',
-					STORAGE_DIR: storage,
-					S3_BUCKET: '',
-					UPLOAD_MAX_BYTES: String(60 * 1024 * 1024),
-					UPLOADS_PER_USER_PER_HOUR: '1000000',
-				},
+				env: uploadAppEnv(storage),
 			},
 		)
 		apps.push({ name: `${index + 1}:${path.basename(root)}`, url: app.url, pid: app.child.pid!, storage })
 	}
 	const user = await createLoggedInUser(base, { projects: 1, photosPerProject: 0 })
-	const csrfToken = crypto.randomBytes(32).toString('base64url')
-	const cookie = [...user.cookie.split('; ').filter((part) => !part.startsWith('__csrf=')), `__csrf=${csrfToken}`].join('; ')
-	const headers = { cookie, 'x-csrf-token': csrfToken, accept: 'application/json', 'user-agent': BROWSER_UA }
+	const headers = uploadHeaders(user.cookie)
 	const rows: string[][] = [['bytes', 'checkout', 'ms (median)', 'app CPU ms', 'ratio to 1 (median per turn)']]
 	for (const bytes of sizes) {
 		const file = path.join(dir, `upload-${bytes}.jpg`)

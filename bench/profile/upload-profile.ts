@@ -3,12 +3,10 @@
 // PROFILE_UPLOAD_BYTES (5 MB) through the real route, then the profile summarised by package/file
 // and by function (self time) and the app's CPU ms per upload; PROFILE_OUT keeps the .cpuprofile.
 // Run: node --import tsx bench/profile/upload-profile.ts
-import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {
-	BROWSER_UA,
 	Cleanup,
 	createLoggedInUser,
 	ensureBuild,
@@ -19,7 +17,7 @@ import {
 	startDatabase,
 	stopChild,
 } from '../lib/harness.ts'
-import { makeJpegLike, uploadFile } from '../upload.ts'
+import { makeJpegLike, uploadAppEnv, uploadFile, uploadHeaders } from '../upload.ts'
 import { summariseProfile } from './cpu-profile.ts'
 
 const uploads = intSetting('PROFILE_UPLOADS', 40, 1, 1000)
@@ -37,18 +35,10 @@ try {
 	const config = await newAppConfig(db.url)
 	const app = await startApp(cleanup, config, {
 		nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
-		env: {
-			RUN_WORKER: 'false',
-			STORAGE_DIR: path.join(dir, 'storage'),
-			S3_BUCKET: '',
-			UPLOAD_MAX_BYTES: String(60 * 1024 * 1024),
-			UPLOADS_PER_USER_PER_HOUR: '100000',
-		},
+		env: uploadAppEnv(path.join(dir, 'storage')),
 	})
 	const user = await createLoggedInUser(config, { projects: 1, photosPerProject: 0 })
-	const csrfToken = crypto.randomBytes(32).toString('base64url')
-	const cookie = [...user.cookie.split('; ').filter((part) => !part.startsWith('__csrf=')), `__csrf=${csrfToken}`].join('; ')
-	const headers = { cookie, 'x-csrf-token': csrfToken, accept: 'application/json', 'user-agent': BROWSER_UA }
+	const headers = uploadHeaders(user.cookie)
 	const url = `${app.url}/projects/${user.projectIds[0]}/upload`
 	for (let i = 0; i < 5; i++) await uploadFile(url, file, bytes, headers)
 	const before = processCpuSeconds(app.child.pid)
