@@ -1,6 +1,6 @@
 // Starts a pg-boss worker serving every queue of the catalog with its handler (worker/jobs/).
 // Used by worker/index.ts (the process) and by tests that need jobs to run in-process.
-import { type PgBoss } from 'pg-boss'
+import { type Job, type JobResult, type PgBoss } from 'pg-boss'
 import { createBoss } from '#app/modules/queue/boss.server.ts'
 import { queues, type QueueName } from '#app/modules/queue/catalog.ts'
 import { log } from '#app/utils/logger.server.ts'
@@ -44,29 +44,42 @@ async function startBoss(): Promise<PgBoss> {
 	}
 }
 
+/**
+ * One job of a batch, as pg-boss's per-job settlement wants it: `completed`, or `failed` with the
+ * error (retried while the queue's retryLimit allows, as a thrown error would be).
+ */
+async function runJob(name: QueueName, handler: (data: unknown) => Promise<void>, job: Job<unknown>): Promise<JobResult> {
+	const started = Date.now()
+	try {
+		await handler(queues[name].payload.parse(job.data))
+		log.info('job done', { queue: name, id: job.id, ms: Date.now() - started })
+		return { id: job.id, status: 'completed' }
+	} catch (error) {
+		log.warn('job failed (will retry if attempts remain)', { queue: name, id: job.id, error })
+		return { id: job.id, status: 'failed', output: error }
+	}
+}
+
 export async function startWorker(options: { queues?: QueueName[] } = {}) {
 	const boss = await startBoss()
 	const served = options.queues ?? (Object.keys(handlers) as QueueName[])
 	for (const name of served) {
 		const handler = handlers[name] as (data: unknown) => Promise<void>
-		await boss.createQueue(name, { ...queues[name].options, notify: true })
+		const queue = queues[name]
+		await boss.createQueue(name, { ...queue.options, notify: true })
+		// Busy queues fetch several jobs per statement and settle them in one (catalog: fetchBatch).
+		const batchSize = 'fetchBatch' in queue ? queue.fetchBatch : 1
 		// pg-boss 12 polls notify-enabled queues only every 30 s by default and does not refetch
 		// after a job at batchSize 1, so a backlog would drain one job per 30 s: poll every second.
-		const polling = { batchSize: 1, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }
-		// One registration per slot, so that each can be told to fetch again as soon as its job ends.
-		for (let slot = 0; slot < queues[name].concurrency; slot++) {
+		const polling = { batchSize, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }
+		// One registration per `batchSize` slots, so that each can be told to fetch again as soon as its jobs end.
+		for (let slot = 0; slot < Math.ceil(queue.concurrency / batchSize); slot++) {
 			// A holder, not a const: a job may start before work() has returned the id.
 			const registration: { id?: string } = {}
-			registration.id = await boss.work(name, polling, async ([job]) => {
-				if (!job) return
-				const data = queues[name].payload.parse(job.data)
-				const started = Date.now()
+			registration.id = await boss.work(name, { ...polling, perJobResults: true }, async (jobs) => {
 				try {
-					await handler(data)
-					log.info('job done', { queue: name, id: job.id, ms: Date.now() - started })
-				} catch (error) {
-					log.warn('job failed (will retry if attempts remain)', { queue: name, id: job.id, error })
-					throw error
+					// Each job settles on its own: one that fails is retried alone, the others complete.
+					return await Promise.all(jobs.map((job) => runJob(name, handler, job)))
 				} finally {
 					if (registration.id) boss.notifyWorker(registration.id)
 				}

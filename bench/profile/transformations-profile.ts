@@ -41,6 +41,26 @@ const cpuProf = process.env.PROFILE_WORKER_CPU_PROF === '1'
 const outDir = process.env.PROFILE_OUT || fs.mkdtempSync(path.join(os.tmpdir(), 'renzo-tx-profile-'))
 fs.mkdirSync(outDir, { recursive: true })
 
+/** CPU seconds (user, system) of each thread of a process, summed by thread name (`node` is the main thread). */
+function threadCpuSeconds(pid: number) {
+	const byName = new Map<string, { user: number; system: number }>()
+	for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+		let stat: string
+		try {
+			stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+		} catch {
+			continue
+		}
+		const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '#')
+		const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+		const entry = byName.get(name) ?? { user: 0, system: 0 }
+		entry.user += Number(fields[11]) / 100
+		entry.system += Number(fields[12]) / 100
+		byName.set(name, entry)
+	}
+	return byName
+}
+
 /** CPU seconds of a process's children that have exited (cutime + cstime): Postgres backends that were closed. */
 function exitedChildrenCpuSeconds(pid: number) {
 	const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -161,6 +181,7 @@ try {
 	sqlLog.length = 0
 	logging = countRun
 	const before = cpu()
+	const workerThreadsBefore = threadCpuSeconds(worker.pid!)
 	const started = performance.now()
 	const ids: string[] = []
 	const orderMs: number[] = []
@@ -181,6 +202,7 @@ try {
 		throw error
 	}
 	const after = cpu()
+	const workerThreadsAfter = threadCpuSeconds(worker.pid!)
 	if (countRun) {
 		logging = false
 		await setStatementLog(db.url, false)
@@ -245,6 +267,19 @@ try {
 	])
 	const sum = (['worker', 'app', 'postgres', 'bench'] as const).reduce((acc, name) => acc + (1000 * (after[name] - before[name])) / jobs, 0)
 	console.log(table([['process', 'CPU ms per job'], ...rows, ['total', sum.toFixed(1)]]))
+	const threadRows = [...workerThreadsAfter]
+		.map(([name, { user, system }]) => {
+			const was = workerThreadsBefore.get(name) ?? { user: 0, system: 0 }
+			return [name, (1000 * (user - was.user)) / jobs, (1000 * (system - was.system)) / jobs] as const
+		})
+		.filter(([, user, system]) => user + system > 0.05)
+		.sort((a, b) => b[1] + b[2] - (a[1] + a[2]))
+	console.log(
+		table([
+			['worker thread', 'user ms per job', 'system'],
+			...threadRows.map(([name, user, system]) => [name, user.toFixed(1), system.toFixed(1)]),
+		]),
+	)
 	console.log(`→ at 2 cores fully used, this CPU per job caps the rate at ${(2000 / sum).toFixed(1)} jobs/s`)
 	const rowsByStatus = await privileged().transformation.groupBy({ by: ['status'], where: { userId: user.id }, _count: true })
 	console.log(`statuses: ${JSON.stringify(rowsByStatus)}; predictions at the fake: ${fake.predictions.size}`)
