@@ -27,8 +27,16 @@ test('a failing job of a batch is retried alone; the others of its batch complet
 	])
 	worker = await startWorker({ queues: ['transformation-run'] })
 	const state = async (id: string) => (await sender.getJobById('transformation-run', id))?.state
-	await until('the good jobs completed', () => Promise.all(good.map(state)), (states) => states.every((s) => s === 'completed'))
-	await until('the bad job back to retry', () => state(bad), (s) => s === 'retry')
+	await until(
+		'the good jobs completed',
+		() => Promise.all(good.map(state)),
+		(states) => states.every((s) => s === 'completed'),
+	)
+	await until(
+		'the bad job back to retry',
+		() => state(bad),
+		(s) => s === 'retry',
+	)
 	const failed = await sender.getJobById('transformation-run', bad)
 	expect(JSON.stringify(failed?.output)).toContain('transformationId')
 	// Completed at their first attempt: a batch failed as a whole would have sent them back too.
