@@ -1,5 +1,5 @@
 import type { PrismaClient } from '#app/generated/prisma/client.ts'
-import { isPgError, type Tx } from '#app/utils/db.server.ts'
+import { isPgError, Prisma, type Tx } from '#app/utils/db.server.ts'
 
 /**
  * The credit ledger (decision 002). Every movement is one append-only row; a trigger applies it
@@ -139,27 +139,46 @@ export async function reserveMany(db: Db, input: { userId: string; credits: numb
 	}
 }
 
-async function settle(db: Db, input: { userId: string; reference: string }, outcome: 'capture' | 'release') {
-	// One statement: the settling row is made from the reservation itself (capture and release
-	// share one key: a reservation is settled exactly once, one way). No row back means no such
-	// reservation of this user, or one already settled (the trigger skipped the duplicate key).
-	const reserveKey = `reserve:${input.reference}`
+/**
+ * The INSERT that settles a reservation (no RETURNING): the settling row is made from the
+ * reservation itself (capture and release share one key: a reservation is settled exactly once,
+ * one way); nothing is inserted when there is no such reservation of this user, when it was
+ * already settled (the trigger skips the duplicate key), or when `when` is false. For a statement
+ * that settles along with other changes (a data-modifying CTE: the transformation's flip to
+ * succeeded and its capture are one statement); on its own through capture() and release().
+ */
+export function settlementInsert(input: { userId: string; reference: string }, outcome: 'capture' | 'release', when = Prisma.sql`TRUE`) {
+	return Prisma.sql`
+		INSERT INTO credit_ledger (user_id, delta, reason, reference, idempotency_key)
+		SELECT r.user_id, CASE WHEN ${outcome} = 'capture' THEN 0 ELSE -r.delta END, ${outcome}::ledger_reason, ${input.reference},
+			${`settle:${input.reference}`}
+		FROM credit_ledger r WHERE r.idempotency_key = ${`reserve:${input.reference}`} AND r.user_id = ${input.userId}::uuid AND (${when})`
+}
+
+/**
+ * After a settlement that inserted nothing: fine if the reservation exists (it was settled
+ * already), UnknownReservationError if this user has none under that reference.
+ */
+export async function assertReserved(db: Db, input: { userId: string; reference: string }) {
+	const reservation = await db.creditLedger.findUnique({
+		where: { idempotencyKey: `reserve:${input.reference}` },
+		select: { userId: true },
+	})
+	if (!reservation || reservation.userId !== input.userId) throw new UnknownReservationError(input.reference)
+}
+
+async function settle(db: Db, input: { userId: string; reference: string }, outcome: 'capture' | 'release'): Promise<Movement> {
+	// One statement. No row back means no such reservation of this user, or one already settled.
 	let rows: { balance_after: number }[]
 	try {
-		rows = await db.$queryRaw<{ balance_after: number }[]>`
-			INSERT INTO credit_ledger (user_id, delta, reason, reference, idempotency_key)
-			SELECT r.user_id, CASE WHEN ${outcome} = 'capture' THEN 0 ELSE -r.delta END, ${outcome}::ledger_reason, ${input.reference},
-				${`settle:${input.reference}`}
-			FROM credit_ledger r WHERE r.idempotency_key = ${reserveKey} AND r.user_id = ${input.userId}::uuid
-			RETURNING balance_after`
+		rows = await db.$queryRaw<{ balance_after: number }[]>`${settlementInsert(input, outcome)} RETURNING balance_after`
 	} catch (error) {
 		// Two transactions racing on the same key: the loser hits the unique index.
 		if (isPgError(error, '23505')) return { applied: false, balanceAfter: null }
 		throw error
 	}
 	if (rows[0]) return { applied: true, balanceAfter: rows[0].balance_after }
-	const reservation = await db.creditLedger.findUnique({ where: { idempotencyKey: reserveKey }, select: { userId: true } })
-	if (!reservation || reservation.userId !== input.userId) throw new UnknownReservationError(input.reference)
+	await assertReserved(db, input)
 	return { applied: false, balanceAfter: null }
 }
 

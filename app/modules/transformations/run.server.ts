@@ -1,4 +1,4 @@
-import { capture, release } from '#app/modules/credits/ledger.server.ts'
+import { assertReserved, release, settlementInsert } from '#app/modules/credits/ledger.server.ts'
 import { queueEmail } from '#app/modules/email/send.server.ts'
 import { batchDoneEmail } from '#app/modules/email/templates.server.ts'
 import { isLocale } from '#app/modules/i18n/catalog.ts'
@@ -323,11 +323,13 @@ async function finishWithImage(run: Run, data: Buffer) {
 			storage.put(variant.key, variant.data, { contentType: variant.contentType, cacheControl: 'public, max-age=31536000, immutable' }),
 		),
 	])
-	// The batch lock (see lockBatch) travels with the BEGIN.
+	// The batch lock (see lockBatch) travels with the BEGIN. Then ONE statement: the row flips to
+	// succeeded and, only if it did, both variants are written (a retry finds them there: same keys,
+	// sizes refreshed), the credits are captured and the project's event is sent; with the batch's
+	// counts after the flip (afterTransition).
+	const reference = creditReference(run.id)
 	const done = await privilegedLocked({ space: BATCH_LOCK_SPACE, key: run.batchId }, async (tx) => {
-		// One statement: the row flips to succeeded and, only if it did, both variants are written (a
-		// retry finds them there: same keys, sizes refreshed).
-		const [flipped] = await tx.$queryRaw<{ updated: number }[]>`
+		const [result] = await tx.$queryRaw<(AfterTransition & { updated: number; captured: number })[]>`
 			WITH updated AS (
 				UPDATE transformations SET status = 'succeeded', output_key = ${outputKey}, output_width = ${output.width}::int,
 					output_height = ${output.height}::int, completed_at = now(), error_code = NULL, updated_at = now()
@@ -344,11 +346,17 @@ async function finishWithImage(run: Run, data: Buffer) {
 				)}) AS v (user_id, photo_id, transformation_id, kind, key, content_type, width, height, size_bytes)
 				WHERE EXISTS (SELECT 1 FROM updated)
 				ON CONFLICT (key) DO UPDATE SET width = EXCLUDED.width, height = EXCLUDED.height, size_bytes = EXCLUDED.size_bytes
+			), captured AS (
+				${settlementInsert({ userId: run.userId, reference }, 'capture', Prisma.sql`${run.creditsCost}::int > 0 AND EXISTS (SELECT 1 FROM updated)`)}
+				RETURNING 1
 			)
-			SELECT count(*)::int AS "updated" FROM updated`
-		if (!flipped?.updated) return false
-		if (run.creditsCost > 0) await capture(tx, { userId: run.userId, reference: creditReference(run.id) })
-		await afterTransition(tx, run, 'succeeded')
+			SELECT (SELECT count(*) FROM updated)::int AS "updated", (SELECT count(*) FROM captured)::int AS "captured",
+				${afterTransitionColumns(run, 'succeeded', Prisma.sql`EXISTS (SELECT 1 FROM updated)`)}
+			FROM transformations t WHERE t.batch_id = ${run.batchId}::uuid`
+		if (!result?.updated) return false
+		// Nothing captured: already settled (fine) or no reservation at all (throws, the flip rolls back).
+		if (run.creditsCost > 0 && !result.captured) await assertReserved(tx, { userId: run.userId, reference })
+		await afterTransition(tx, run, 'succeeded', result)
 		return true
 	})
 	if (!done) {
@@ -470,27 +478,49 @@ async function lockBatch(tx: Tx, batchId: string) {
 /** The first key of the batch advisory locks (the two-int form: apart from any single-bigint lock). */
 const BATCH_LOCK_SPACE = 7_010
 
+/** The batch's counts after a final transition, and whether the user has a webhook endpoint at all. */
+type AfterTransition = { running: number; succeeded: number; failed: number; notify: boolean | null; listening: boolean }
+
+/**
+ * The select list of a statement over the batch's rows (`t`) that gives AfterTransition once
+ * `row` is `status`, and sends the project's event (pg_notify, delivered at commit) if `when`
+ * holds. The row's own status is taken as `status`: a flip in the same statement (a CTE) is not
+ * visible to the rest of that statement yet. Run with the batch lock held.
+ */
+function afterTransitionColumns(
+	row: { id: string; userId: string; projectId: string },
+	status: 'succeeded' | 'failed' | 'canceled',
+	when = Prisma.sql`TRUE`,
+) {
+	const event: ProjectEvent = { projectId: row.projectId, type: 'transformation', id: row.id, status }
+	const current = Prisma.sql`(CASE WHEN t.id = ${row.id}::uuid THEN ${status} ELSE t.status::text END)`
+	return Prisma.sql`count(*) FILTER (WHERE ${current} IN ('queued', 'processing'))::int AS "running",
+		count(*) FILTER (WHERE ${current} = 'succeeded')::int AS "succeeded",
+		count(*) FILTER (WHERE ${current} = 'failed')::int AS "failed",
+		bool_or(t.input -> 'notify' = 'true'::jsonb) AS "notify",
+		EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.user_id = ${row.userId}::uuid AND e.disabled_at IS NULL) AS "listening",
+		(CASE WHEN ${when} THEN pg_notify(${PROJECT_EVENTS_CHANNEL}, ${JSON.stringify(event)}) END)::text AS "notified"`
+}
+
 /**
  * What follows every final transition (succeeded, failed, canceled), in its transaction and with
- * the batch lock held, in ONE statement on the common path: the project's event (pg_notify,
- * delivered at commit), the batch's counts, and whether the user has a webhook endpoint at all.
- * Then, only when they apply: the `transformation.*` webhook event (not for a cancellation, which
- * the user did), and at the batch's end the email the user asked for and `batch.completed`.
+ * the batch lock held: the project's event and the batch's counts (one statement, or `after`
+ * when the transition's own statement gave them), then, only when they apply: the
+ * `transformation.*` webhook event (not for a cancellation, which the user did), and at the
+ * batch's end the email the user asked for and `batch.completed`.
  */
 async function afterTransition(
 	tx: Tx,
 	row: { id: string; userId: string; projectId: string; batchId: string },
 	status: 'succeeded' | 'failed' | 'canceled',
+	given?: AfterTransition,
 ) {
-	const event: ProjectEvent = { projectId: row.projectId, type: 'transformation', id: row.id, status }
-	const [after] = await tx.$queryRaw<{ running: number; succeeded: number; failed: number; notify: boolean | null; listening: boolean }[]>`
-		SELECT count(*) FILTER (WHERE t.status IN ('queued', 'processing'))::int AS "running",
-			count(*) FILTER (WHERE t.status = 'succeeded')::int AS "succeeded",
-			count(*) FILTER (WHERE t.status = 'failed')::int AS "failed",
-			bool_or(t.input -> 'notify' = 'true'::jsonb) AS "notify",
-			EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.user_id = ${row.userId}::uuid AND e.disabled_at IS NULL) AS "listening",
-			(SELECT pg_notify(${PROJECT_EVENTS_CHANNEL}, ${JSON.stringify(event)}))::text AS "notified"
-		FROM transformations t WHERE t.batch_id = ${row.batchId}::uuid`
+	const after =
+		given ??
+		(
+			await tx.$queryRaw<AfterTransition[]>`
+				SELECT ${afterTransitionColumns(row, status)} FROM transformations t WHERE t.batch_id = ${row.batchId}::uuid`
+		)[0]
 	if (!after) return
 	if (after.listening && status !== 'canceled') await emitTransformationEvent(tx, row.id)
 	if (after.running > 0) return
