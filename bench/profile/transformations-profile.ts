@@ -73,7 +73,7 @@ try {
 	ensureBuild()
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'renzo-profile-transformations-'))
 	cleanup.defer('remove the temporary directory', () => fs.rmSync(dir, { recursive: true, force: true }))
-	const fake = await startReplicateFake({ memoizeOutputs: true })
+	const fake = await startReplicateFake({ memoizeOutputs: true, keepAlive: true })
 	cleanup.defer('stop the Replicate fake', () => fake.close())
 	const sqlLog: string[] = []
 	let logging = false

@@ -126,6 +126,12 @@ export type ReplicateFakeOptions = {
 	 * Sharp work must not eat the CPU being measured). Off by default: tests keep the real cost.
 	 */
 	memoizeOutputs?: boolean
+	/**
+	 * Reuse connections to the app (benchmarks: in production a proxy holds pooled connections to
+	 * the app, which then never pays a connection per webhook). Off by default: a pooled socket that
+	 * a test's server is closing at that moment would fail a request at random.
+	 */
+	keepAlive?: boolean
 }
 
 export const NSFW_ERROR = 'NSFW content detected. Try running it again, or try a different prompt.'
@@ -184,7 +190,14 @@ function readBody(req: http.IncomingMessage): Promise<string> {
  */
 function loopbackRequest(
 	url: string,
-	options: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; maxBytes: number; timeoutMs: number },
+	options: {
+		method: 'GET' | 'POST'
+		headers?: Record<string, string>
+		body?: string
+		maxBytes: number
+		timeoutMs: number
+		agent?: http.Agent
+	},
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
 	if (!isLoopbackUrl(url)) return Promise.reject(new Error(`refused: ${url} is not a loopback URL`))
 	const target = new URL(url)
@@ -201,9 +214,8 @@ function loopbackRequest(
 				timeout: options.timeoutMs,
 				// Loopback test servers use self-signed certificates when they use TLS at all.
 				rejectUnauthorized: false,
-				// A fresh connection each time: a pooled keep-alive socket that the receiver is closing
-				// at that moment would fail the request at random.
-				agent: false,
+				// A fresh connection each time unless the fake keeps them (ReplicateFakeOptions.keepAlive).
+				agent: options.agent ?? false,
 			},
 			(res) => {
 				const chunks: Buffer[] = []
@@ -223,10 +235,10 @@ function loopbackRequest(
 	})
 }
 
-async function fetchInput(url: string): Promise<Buffer> {
+async function fetchInput(url: string, agent: http.Agent | undefined): Promise<Buffer> {
 	const dataUri = /^data:[^,]*;base64,(.*)$/s.exec(url)
 	if (dataUri) return Buffer.from(dataUri[1]!, 'base64')
-	const response = await loopbackRequest(url, { method: 'GET', maxBytes: MAX_INPUT_BYTES, timeoutMs: 10_000 })
+	const response = await loopbackRequest(url, { method: 'GET', maxBytes: MAX_INPUT_BYTES, timeoutMs: 10_000, agent })
 	if (response.status < 200 || response.status >= 300) throw new Error(`HTTP ${response.status}`)
 	return response.body
 }
@@ -293,6 +305,7 @@ export class ReplicateFake {
 		this.webhookClockOffsetMs = options.webhookClockOffsetMs ?? 0
 		this.apiLatencyMs = options.apiLatencyMs ?? 0
 		this.memoizeOutputs = options.memoizeOutputs ?? false
+		this.agent = options.keepAlive ? new http.Agent({ keepAlive: true }) : undefined
 		if (options.behaviour) this.behave(options.behaviour)
 	}
 
@@ -351,6 +364,7 @@ export class ReplicateFake {
 		this.server.closeAllConnections()
 		await new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())))
 		await this.settled()
+		this.agent?.destroy()
 	}
 
 	/** The request handler (public for the server only). */
@@ -535,6 +549,8 @@ export class ReplicateFake {
 	 * one photo).
 	 */
 	private readonly memoizeOutputs: boolean
+	/** Set with ReplicateFakeOptions.keepAlive. */
+	private readonly agent: http.Agent | undefined
 	private readonly rendered = new Map<string, { body: Buffer; contentType: string }>()
 	private async render(input: Buffer) {
 		const key = `${this.outputFormat}:${crypto.createHash('sha256').update(input).digest('hex')}`
@@ -557,7 +573,7 @@ export class ReplicateFake {
 		const source = prediction.input.image ?? prediction.input.input_image
 		let output: { body: Buffer; contentType: string }
 		try {
-			const input = await fetchInput(String(source))
+			const input = await fetchInput(String(source), this.agent)
 			output = await this.render(input)
 		} catch (error) {
 			return this.finish(entry, 'failed', { error: `Failed to load input image: ${errorMessage(error)}` })
@@ -638,7 +654,14 @@ export class ReplicateFake {
 		else if (!isLoopbackUrl(url)) delivery.error = `refused: ${url} is not a loopback URL`
 		else {
 			try {
-				const response = await loopbackRequest(url, { method: 'POST', headers, body, maxBytes: 1024 * 1024, timeoutMs: 10_000 })
+				const response = await loopbackRequest(url, {
+					method: 'POST',
+					headers,
+					body,
+					maxBytes: 1024 * 1024,
+					timeoutMs: 10_000,
+					agent: this.agent,
+				})
 				delivery.status = response.status
 			} catch (error) {
 				delivery.error = errorMessage(error)
