@@ -3,6 +3,7 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { Writable, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { coalesced } from '#app/utils/coalesced.ts'
 import { keyedHash, safeEqual } from '#app/utils/crypto.server.ts'
 import { assertTtl, cacheWindow, cleanDownloadName, contentTypeForKey } from './delivery.ts'
 import { assertObjectKey, assertPrefix, isObjectKey } from './keys.ts'
@@ -93,7 +94,7 @@ class LocalStorage implements Storage {
 			throw error
 		}
 		// Committed: from here on nothing may fail (durability of the rename is best effort).
-		await syncFolder(path.dirname(target)).catch(() => {})
+		await sharedFolderSync(path.dirname(target)).catch(() => {})
 		return { size: writer.size }
 	}
 
@@ -116,7 +117,7 @@ class LocalStorage implements Storage {
 			await fsp.rm(tmp, { force: true })
 			throw error
 		}
-		await syncFolder(path.dirname(target)).catch(() => {})
+		await sharedFolderSync(path.dirname(target)).catch(() => {})
 		return { size: data.length }
 	}
 
@@ -349,6 +350,13 @@ async function syncFolder(dir: string) {
 		await handle.close()
 	}
 }
+
+/**
+ * Folder fsyncs shared by the puts that land in one folder at once (a batch's results all go to
+ * the same three folders): a put waits for a sync that started after its rename, and the renames
+ * made while one sync runs share the next one, instead of a sync each.
+ */
+const sharedFolderSync = coalesced(syncFolder)
 
 /** The local-folder driver (see Storage). */
 export function createLocalStorage(config: { root: string; signedUrlTtlSeconds: number }): Storage {
