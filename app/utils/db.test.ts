@@ -1,6 +1,6 @@
 import crypto from 'node:crypto'
 import { describe, expect, test } from 'vitest'
-import { privileged, privilegedLocked } from './db.server.ts'
+import { privileged, privilegedLocked, type Tx } from './db.server.ts'
 
 describe('privilegedLocked', () => {
 	test('takes its advisory lock with the BEGIN (one round trip), held until the end of the transaction', async () => {
@@ -19,6 +19,14 @@ describe('privilegedLocked', () => {
 			await tx.$queryRaw`SELECT 1`
 		})
 		expect(await held()).toEqual([{ n: 0 }])
+	})
+
+	test('genericPlans: the transaction runs on generic plans (set with the BEGIN, or by a statement of its own), and only that transaction', async () => {
+		const mode = async (tx: Tx) => (await tx.$queryRaw<{ mode: string }[]>`SELECT current_setting('plan_cache_mode') AS mode`)[0]?.mode
+		for (const key of [crypto.randomUUID(), 'not-a-uuid']) {
+			await privilegedLocked({ space: 7, key }, async (tx) => expect(await mode(tx)).toBe('force_generic_plan'), { genericPlans: true })
+			await privilegedLocked({ space: 7, key }, async (tx) => expect(await mode(tx)).toBe('auto'))
+		}
 	})
 
 	test('a key that is not a UUID is never inlined: the lock is taken by a statement of its own', async () => {

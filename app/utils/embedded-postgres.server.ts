@@ -65,6 +65,8 @@ export async function startEmbeddedPostgres(options: {
 	log?: (line: string) => void
 	/** A given port (a restart on the same address, tests/faults); a free one otherwise. */
 	port?: number
+	/** More server settings (`-c name=value`; diagnostics: pg_stat_statements). */
+	settings?: Record<string, string>
 }): Promise<EmbeddedCluster> {
 	const { default: EmbeddedPostgres } = await importWithoutExitHooks()
 	const port = options.port ?? (await freePort())
@@ -94,7 +96,14 @@ export async function startEmbeddedPostgres(options: {
 		createPostgresUser: process.getuid?.() === 0,
 		initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8', '--auth=scram-sha-256'],
 		// Throwaway test clusters skip fsync; a persistent dev cluster keeps it.
-		postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', ...(options.persistent ? [] : ['-c', 'fsync=off'])],
+		postgresFlags: [
+			'-c',
+			'listen_addresses=127.0.0.1',
+			'-c',
+			'max_connections=200',
+			...(options.persistent ? [] : ['-c', 'fsync=off']),
+			...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+		],
 		onLog: (message) => log(String(message).trim()),
 		onError: (message) => log(String(message instanceof Error ? message.message : message).trim()),
 	})

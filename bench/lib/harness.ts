@@ -67,13 +67,21 @@ export function ensureBuild() {
 }
 
 /** A throwaway Postgres cluster (fsync off, deleted at cleanup) with one empty database. */
-export async function startDatabase(cleanup: Cleanup, options: { name?: string; log?: (line: string) => void } = {}) {
+export async function startDatabase(
+	cleanup: Cleanup,
+	options: { name?: string; log?: (line: string) => void; settings?: Record<string, string> } = {},
+) {
 	const name = options.name ?? 'renzo_bench'
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'renzo-bench-pg-'))
 	cleanup.defer('remove Postgres directory', () => fs.rmSync(dir, { recursive: true, force: true }))
 	// Postgres runs as the `postgres` OS user when we are root: it must reach its directory.
 	fs.chmodSync(dir, 0o755)
-	const cluster = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), persistent: false, log: options.log })
+	const cluster = await startEmbeddedPostgres({
+		dataDir: path.join(dir, 'data'),
+		persistent: false,
+		log: options.log,
+		...(options.settings ? { settings: options.settings } : {}),
+	})
 	cleanup.defer('stop Postgres', () => cluster.stop())
 	const admin = new pg.Client({ connectionString: cluster.url('postgres') })
 	await admin.connect()

@@ -11,7 +11,7 @@
 //      function (self time). V8 samples on wall-clock time: read shares, not milliseconds.
 // Run: node --import tsx bench/profile/transformations-profile.ts
 // Settings (env): PROFILE_JOBS (1000), PROFILE_BATCH (50), PROFILE_WORKER_CPU_PROF (0), PROFILE_APP_CPU_PROF (0),
-// PROFILE_SQL (0: the statements of one job, from the server log), PROFILE_SQL_RUN (0: statements per job over the sustained run, by kind), PROFILE_PERF (0: `perf record -a` over
+// PROFILE_SQL (0: the statements of one job, from the server log), PROFILE_PG_STATEMENTS (0: pg_stat_statements, time per statement), PROFILE_SQL_RUN (0: statements per job over the sustained run, by kind), PROFILE_PERF (0: `perf record -a` over
 // the sustained run, the worker with --perf-basic-prof; read it with perf report --pid), PROFILE_OUT.
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
@@ -77,7 +77,12 @@ try {
 	cleanup.defer('stop the Replicate fake', () => fake.close())
 	const sqlLog: string[] = []
 	let logging = false
-	const db = await startDatabase(cleanup, { log: (line) => logging && sqlLog.push(...line.split('\n')) })
+	// PROFILE_PG_STATEMENTS=1: pg_stat_statements over the sustained run (execution and planning time per statement).
+	const pgStatements = process.env.PROFILE_PG_STATEMENTS === '1'
+	const db = await startDatabase(cleanup, {
+		log: (line) => logging && sqlLog.push(...line.split('\n')),
+		...(pgStatements ? { settings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track_planning': 'on' } } : {}),
+	})
 	const config = await newAppConfig(db.url)
 	const env = {
 		...appEnv(config),
@@ -180,6 +185,12 @@ try {
 	if (countRun) await setStatementLog(db.url, true)
 	sqlLog.length = 0
 	logging = countRun
+	const statements = pgStatements ? new pg.Client({ connectionString: db.url }) : undefined
+	if (statements) {
+		await statements.connect()
+		await statements.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements')
+		await statements.query('SELECT pg_stat_statements_reset()')
+	}
 	const before = cpu()
 	const workerThreadsBefore = threadCpuSeconds(worker.pid!)
 	const started = performance.now()
@@ -203,6 +214,15 @@ try {
 	}
 	const after = cpu()
 	const workerThreadsAfter = threadCpuSeconds(worker.pid!)
+	if (statements) {
+		// Wall-clock milliseconds (lock waits included), over the whole run, per statement as Postgres normalises it.
+		const { rows } = await statements.query<{ calls: string; exec: string; plan: string; query: string }>(`
+			SELECT calls, round(total_exec_time)::text AS exec, round(total_plan_time)::text AS plan,
+				left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query
+			FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 20`)
+		console.log(table([['calls', 'exec ms', 'plan ms', 'statement'], ...rows.map((r) => [r.calls, r.exec, r.plan, r.query])]))
+		await statements.end()
+	}
 	if (countRun) {
 		logging = false
 		await setStatementLog(db.url, false)

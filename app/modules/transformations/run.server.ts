@@ -326,10 +326,13 @@ async function finishWithImage(run: Run, data: Buffer) {
 	// The batch lock (see lockBatch) travels with the BEGIN. Then ONE statement: the row flips to
 	// succeeded and, only if it did, both variants are written (a retry finds them there: same keys,
 	// sizes refreshed), the credits are captured and the project's event is sent; with the batch's
-	// counts after the flip (afterTransition).
+	// counts after the flip (afterTransition). Lookups by key only: one generic plan, not a plan per
+	// call (privilegedLocked's genericPlans).
 	const reference = creditReference(run.id)
-	const done = await privilegedLocked({ space: BATCH_LOCK_SPACE, key: run.batchId }, async (tx) => {
-		const [result] = await tx.$queryRaw<(AfterTransition & { updated: number; captured: number })[]>`
+	const done = await privilegedLocked(
+		{ space: BATCH_LOCK_SPACE, key: run.batchId },
+		async (tx) => {
+			const [result] = await tx.$queryRaw<(AfterTransition & { updated: number; captured: number })[]>`
 			WITH updated AS (
 				UPDATE transformations SET status = 'succeeded', output_key = ${outputKey}, output_width = ${output.width}::int,
 					output_height = ${output.height}::int, completed_at = now(), error_code = NULL, updated_at = now()
@@ -353,12 +356,14 @@ async function finishWithImage(run: Run, data: Buffer) {
 			SELECT (SELECT count(*) FROM updated)::int AS "updated", (SELECT count(*) FROM captured)::int AS "captured",
 				${afterTransitionColumns(run, 'succeeded', Prisma.sql`EXISTS (SELECT 1 FROM updated)`)}
 			FROM transformations t WHERE t.batch_id = ${run.batchId}::uuid`
-		if (!result?.updated) return false
-		// Nothing captured: already settled (fine) or no reservation at all (throws, the flip rolls back).
-		if (run.creditsCost > 0 && !result.captured) await assertReserved(tx, { userId: run.userId, reference })
-		await afterTransition(tx, run, 'succeeded', result)
-		return true
-	})
+			if (!result?.updated) return false
+			// Nothing captured: already settled (fine) or no reservation at all (throws, the flip rolls back).
+			if (run.creditsCost > 0 && !result.captured) await assertReserved(tx, { userId: run.userId, reference })
+			await afterTransition(tx, run, 'succeeded', result)
+			return true
+		},
+		{ genericPlans: true },
+	)
 	if (!done) {
 		// Cancelled or deleted while it ran: its files must not outlive it.
 		await Promise.all([outputKey, ...variants.map((variant) => variant.key)].map((key) => storage.delete(key)))
