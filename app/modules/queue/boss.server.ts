@@ -1,7 +1,7 @@
 import { PgBoss, fromPrisma, type SendOptions } from 'pg-boss'
 import pg from 'pg'
 import { getEnv } from '#app/utils/env.server.ts'
-import type { Tx } from '#app/utils/db.server.ts'
+import type { DirectSql, Tx } from '#app/utils/db.server.ts'
 import { queues, queueNames, schedules, type Payload, type QueueName } from './catalog.ts'
 
 export const BOSS_SCHEMA = 'pgboss'
@@ -77,18 +77,19 @@ function getSender() {
 }
 
 /**
- * Enqueues a job after validating its payload. With `tx`, the job is written by that Prisma
- * transaction: it exists if and only if the transaction commits.
+ * Enqueues a job after validating its payload. With `tx` (a Prisma transaction) or `sql` (a
+ * privilegedDirect one), the job is written by that transaction: it exists if and only if the
+ * transaction commits.
  */
 export async function enqueue<Q extends QueueName>(
 	name: Q,
 	payload: Payload<Q>,
-	options: { tx?: Tx; singletonKey?: string; priority?: number; startAfter?: number } = {},
+	options: { tx?: Tx; sql?: DirectSql; singletonKey?: string; priority?: number; startAfter?: number } = {},
 ) {
 	const data = queues[name].payload.parse(payload)
 	const boss = await getSender()
 	const sendOptions: SendOptions = {
-		...(options.tx ? { db: fromPrisma(options.tx) } : {}),
+		...(options.sql ? { db: options.sql } : options.tx ? { db: fromPrisma(options.tx) } : {}),
 		...(options.singletonKey ? { singletonKey: options.singletonKey } : {}),
 		...(options.priority !== undefined ? { priority: options.priority } : {}),
 		...(options.startAfter !== undefined ? { startAfter: options.startAfter } : {}),

@@ -1,7 +1,7 @@
 import { data, type HeadersFunction } from '@remix-run/node'
 import { audit } from '#app/modules/audit/audit.server.ts'
 import { translate, type Locale, type MessageKey } from '#app/modules/i18n/catalog.ts'
-import { privileged } from '#app/utils/db.server.ts'
+import { Prisma, privileged, privilegedDirect } from '#app/utils/db.server.ts'
 import { getEnv, type Env } from '#app/utils/env.server.ts'
 
 /**
@@ -19,13 +19,14 @@ export type RateLimitResult = { allowed: boolean; remaining: number; retryAfterS
 
 /** One atomic hit on `key` in a fixed window: the count after it and the seconds left in the window. */
 async function countHit(key: string, windowSeconds: number) {
-	const [row] = await privileged().$queryRaw<{ count: number; retry_after: number }[]>`
+	// Counted on every limited request (every webhook among them): the direct path (privilegedDirect).
+	const [row] = await privilegedDirect.query<{ count: number; retry_after: number }>(Prisma.sql`
 		INSERT INTO rate_limits (key, count, reset_at)
 		VALUES (${key}, 1, now() + make_interval(secs => ${windowSeconds}))
 		ON CONFLICT (key) DO UPDATE SET
 			count = CASE WHEN rate_limits.reset_at <= now() THEN 1 ELSE rate_limits.count + 1 END,
 			reset_at = CASE WHEN rate_limits.reset_at <= now() THEN now() + make_interval(secs => ${windowSeconds}) ELSE rate_limits.reset_at END
-		RETURNING count, ceil(extract(epoch FROM reset_at - now()))::int AS retry_after`
+		RETURNING count, ceil(extract(epoch FROM reset_at - now()))::int AS retry_after`)
 	return { count: row!.count, retryAfterSeconds: Math.max(1, row!.retry_after) }
 }
 

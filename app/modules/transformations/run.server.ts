@@ -6,7 +6,7 @@ import type { Variant } from '#app/modules/photos/image.server.ts'
 import { PROJECT_EVENTS_CHANNEL, type ProjectEvent } from '#app/modules/events/project-events.server.ts'
 import { storageKeys } from '#app/modules/storage/keys.ts'
 import { getStorage } from '#app/modules/storage/storage.server.ts'
-import { Prisma, privileged, privilegedLocked, type Tx } from '#app/utils/db.server.ts'
+import { Prisma, privileged, privilegedDirect, privilegedLocked, type Tx } from '#app/utils/db.server.ts'
 import { getEnv } from '#app/utils/env.server.ts'
 import { log } from '#app/utils/logger.server.ts'
 import { emitBatchCompleted, emitTransformationEvent } from '#app/modules/webhooks-out/emit.server.ts'
@@ -140,7 +140,7 @@ function nextInFlightPoll() {
  * round trips for what is a single atomic change.
  */
 export async function runTransformation(id: string) {
-	const rows = await privileged().$queryRaw<Claimed[]>`
+	const rows = await privilegedDirect.query<Claimed>(Prisma.sql`
 		WITH claimed AS (
 			UPDATE transformations
 			SET status = 'processing', attempts = attempts + 1, started_at = COALESCE(started_at, now()), updated_at = now()
@@ -155,7 +155,7 @@ export async function runTransformation(id: string) {
 			(${IN_FLIGHT}) AS "inFlight",
 			pg_notify(${PROJECT_EVENTS_CHANNEL},
 				json_build_object('projectId', t.project_id, 'type', 'transformation', 'id', t.id, 'status', 'processing')::text)::text AS "notified"
-		FROM claimed t LEFT JOIN photos p ON p.id = t.photo_id`
+		FROM claimed t LEFT JOIN photos p ON p.id = t.photo_id`)
 	const claimed = rows[0]
 	// Cancelled, finished or deleted meanwhile: nothing to do.
 	if (!claimed) return
@@ -175,10 +175,10 @@ export async function runTransformation(id: string) {
  * end (webhook_events, null without one): one statement on the completion path.
  */
 async function loadForCompletion(predictionId: string, webhookId: string | null) {
-	const [row] = await privileged().$queryRaw<(Run & { payload: unknown })[]>`
+	const [row] = await privilegedDirect.query<Run & { payload: unknown }>(Prisma.sql`
 		SELECT ${RUN_COLUMNS},
 			(SELECT e.payload FROM webhook_events e WHERE e.provider = 'replicate' AND e.id = ${webhookId}) AS "payload"
-		FROM transformations t WHERE t.prediction_id = ${predictionId}`
+		FROM transformations t WHERE t.prediction_id = ${predictionId}`)
 	if (!row) return null
 	const { payload, ...run } = row
 	return { run, payload }
@@ -222,10 +222,10 @@ async function startPrediction(run: Claimed) {
 	})
 	// Stored before anything else can fail: from here the webhook or the reconcile job can finish it.
 	// One statement: stored only if none was, and the status it found (cancelled meanwhile?).
-	const stored = await privileged().$queryRaw<{ status: string }[]>`
+	const stored = await privilegedDirect.query<{ status: string }>(Prisma.sql`
 		UPDATE transformations SET prediction_id = ${prediction.id}, updated_at = now()
 		WHERE id = ${run.id}::uuid AND prediction_id IS NULL
-		RETURNING status::text AS "status"`
+		RETURNING status::text AS "status"`)
 	if (stored[0]?.status !== 'processing') {
 		// Cancelled (or deleted) while we were creating it: stop paying for it.
 		await provider.cancel(prediction.id).catch((error: unknown) => log.warn('prediction cancel failed', { id: run.id, error }))
