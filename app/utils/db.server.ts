@@ -187,12 +187,22 @@ export const privilegedDirect = {
 	async query<R>(statement: Prisma.Sql): Promise<R[]> {
 		return (await directPool().query(prepared(statement.text, statement.values))).rows as R[]
 	},
-	/** BEGIN, `fn`, COMMIT on one connection; ROLLBACK if `fn` throws. */
-	async transaction<T>(fn: (sql: DirectSql) => Promise<T>): Promise<T> {
+	/**
+	 * BEGIN, `fn`, COMMIT on one connection; ROLLBACK if `fn` throws. `lock`: the transaction first
+	 * takes that advisory lock, sent with the BEGIN when `key` is a UUID (as privilegedLocked's).
+	 */
+	async transaction<T>(fn: (sql: DirectSql) => Promise<T>, options: { lock?: { space: number; key: string } } = {}): Promise<T> {
 		const client = await directPool().connect()
 		let broken: unknown
 		try {
-			await client.query('BEGIN')
+			const { lock } = options
+			if (!lock) await client.query('BEGIN')
+			else if (UUID.test(lock.key) && Number.isInteger(lock.space))
+				await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${lock.space}, hashtext('${lock.key}'))`)
+			else {
+				await client.query('BEGIN')
+				await client.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [lock.space, lock.key])
+			}
 			const sql: DirectSql = {
 				query: async <R>(statement: Prisma.Sql) => (await client.query(prepared(statement.text, statement.values))).rows as R[],
 				executeSql: (text, values) => client.query(prepared(text, values ?? [])),

@@ -75,6 +75,8 @@ type Run = {
 	predictionId: string | null
 	disclosureLabel: boolean
 	creditsCost: number
+	/** The user has an enabled webhook endpoint (its transitions emit events). */
+	listening: boolean
 }
 /**
  * The claimed row, with what the source photo gives the run (its original for the local provider,
@@ -85,7 +87,8 @@ type Claimed = Run & { originalKey: string | null; previewKey: string | null; in
 /** The columns of a Run, as the raw statements below name them (`t`: the transformations row). */
 const RUN_COLUMNS = Prisma.sql`t.id::text AS "id", t.user_id::text AS "userId", t.project_id::text AS "projectId", t.photo_id::text AS "photoId",
 	t.status::text AS "status", t.provider, t.model, t.input, t.quality::text AS "quality", t.attempts, t.batch_id::text AS "batchId",
-	t.prediction_id AS "predictionId", t.disclosure_label AS "disclosureLabel", t.credits_cost AS "creditsCost"`
+	t.prediction_id AS "predictionId", t.disclosure_label AS "disclosureLabel", t.credits_cost AS "creditsCost",
+	EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.user_id = t.user_id AND e.disabled_at IS NULL) AS "listening"`
 
 /** Predictions started at the provider and not finished yet, all users together (the partial index on `processing` rows). */
 const IN_FLIGHT = Prisma.sql`SELECT count(*)::int FROM transformations WHERE status = 'processing' AND prediction_id IS NOT NULL`
@@ -198,6 +201,11 @@ async function runLocally(run: Claimed) {
 
 class SourceMissingError extends Error {
 	override name = 'SourceMissingError'
+}
+
+/** The direct success transaction found that more must happen with it (finishWithImage): rolled back, done on Prisma. */
+class NeedsFollowUps extends Error {
+	override name = 'NeedsFollowUps'
 }
 
 async function startPrediction(run: Claimed) {
@@ -326,36 +334,60 @@ async function finishWithImage(run: Run, data: Buffer) {
 	// The batch lock (see lockBatch) travels with the BEGIN. Then ONE statement: the row flips to
 	// succeeded and, only if it did, both variants are written (a retry finds them there: same keys,
 	// sizes refreshed), the credits are captured and the project's event is sent; with the batch's
-	// counts after the flip (afterTransition). Lookups by key only: one generic plan, not a plan per
-	// call (privilegedLocked's genericPlans).
+	// counts after the flip (afterTransition).
 	const reference = creditReference(run.id)
-	const done = await privilegedLocked(
-		{ space: BATCH_LOCK_SPACE, key: run.batchId },
-		async (tx) => {
-			const [result] = await tx.$queryRaw<(AfterTransition & { updated: number; captured: number })[]>`
-			WITH updated AS (
-				UPDATE transformations SET status = 'succeeded', output_key = ${outputKey}, output_width = ${output.width}::int,
-					output_height = ${output.height}::int, completed_at = now(), error_code = NULL, updated_at = now()
-				WHERE id = ${run.id}::uuid AND status = 'processing'
-				RETURNING id
-			), variants AS (
-				INSERT INTO photo_variants (user_id, photo_id, transformation_id, kind, key, content_type, width, height, size_bytes)
-				SELECT v.* FROM (VALUES ${Prisma.join(
-					variants.map(
-						(variant) =>
-							Prisma.sql`(${run.userId}::uuid, ${run.photoId}::uuid, ${run.id}::uuid, ${variant.kind}::variant_kind, ${variant.key},
-								${variant.contentType}, ${variant.width}::int, ${variant.height}::int, ${variant.data.length}::bigint)`,
-					),
-				)}) AS v (user_id, photo_id, transformation_id, kind, key, content_type, width, height, size_bytes)
-				WHERE EXISTS (SELECT 1 FROM updated)
-				ON CONFLICT (key) DO UPDATE SET width = EXCLUDED.width, height = EXCLUDED.height, size_bytes = EXCLUDED.size_bytes
-			), captured AS (
-				${settlementInsert({ userId: run.userId, reference }, 'capture', Prisma.sql`${run.creditsCost}::int > 0 AND EXISTS (SELECT 1 FROM updated)`)}
-				RETURNING 1
+	const statement = Prisma.sql`
+		WITH updated AS (
+			UPDATE transformations SET status = 'succeeded', output_key = ${outputKey}, output_width = ${output.width}::int,
+				output_height = ${output.height}::int, completed_at = now(), error_code = NULL, updated_at = now()
+			WHERE id = ${run.id}::uuid AND status = 'processing'
+			RETURNING id
+		), variants AS (
+			INSERT INTO photo_variants (user_id, photo_id, transformation_id, kind, key, content_type, width, height, size_bytes)
+			SELECT v.* FROM (VALUES ${Prisma.join(
+				variants.map(
+					(variant) =>
+						Prisma.sql`(${run.userId}::uuid, ${run.photoId}::uuid, ${run.id}::uuid, ${variant.kind}::variant_kind, ${variant.key},
+							${variant.contentType}, ${variant.width}::int, ${variant.height}::int, ${variant.data.length}::bigint)`,
+				),
+			)}) AS v (user_id, photo_id, transformation_id, kind, key, content_type, width, height, size_bytes)
+			WHERE EXISTS (SELECT 1 FROM updated)
+			ON CONFLICT (key) DO UPDATE SET width = EXCLUDED.width, height = EXCLUDED.height, size_bytes = EXCLUDED.size_bytes
+		), captured AS (
+			${settlementInsert({ userId: run.userId, reference }, 'capture', Prisma.sql`${run.creditsCost}::int > 0 AND EXISTS (SELECT 1 FROM updated)`)}
+			RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM updated)::int AS "updated", (SELECT count(*) FROM captured)::int AS "captured",
+			${afterTransitionColumns(run, 'succeeded', Prisma.sql`EXISTS (SELECT 1 FROM updated)`)}
+		FROM transformations t WHERE t.batch_id = ${run.batchId}::uuid`
+	type Result = AfterTransition & { updated: number; captured: number }
+	const lock = { space: BATCH_LOCK_SPACE, key: run.batchId }
+	// The common case on the direct path (privilegedDirect: no Prisma on every completion). When the
+	// statement says more must happen in the same transaction (the user's webhooks, the batch's
+	// email, a capture without reservation), it is rolled back and done again on Prisma, whose model
+	// queries those need. A user with a webhook endpoint takes that path at once.
+	let done: boolean | undefined
+	if (!run.listening) {
+		try {
+			done = await privilegedDirect.transaction(
+				async (sql) => {
+					const [result] = await sql.query<Result>(statement)
+					if (!result?.updated) return false
+					if (result.listening || (result.running === 0 && result.notify) || (run.creditsCost > 0 && !result.captured))
+						throw new NeedsFollowUps()
+					return true
+				},
+				{ lock },
 			)
-			SELECT (SELECT count(*) FROM updated)::int AS "updated", (SELECT count(*) FROM captured)::int AS "captured",
-				${afterTransitionColumns(run, 'succeeded', Prisma.sql`EXISTS (SELECT 1 FROM updated)`)}
-			FROM transformations t WHERE t.batch_id = ${run.batchId}::uuid`
+		} catch (error) {
+			if (!(error instanceof NeedsFollowUps)) throw error
+		}
+	}
+	// Lookups by key only: one generic plan, not a plan per call (privilegedLocked's genericPlans).
+	done ??= await privilegedLocked(
+		lock,
+		async (tx) => {
+			const [result] = await tx.$queryRaw<Result[]>(statement)
 			if (!result?.updated) return false
 			// Nothing captured: already settled (fine) or no reservation at all (throws, the flip rolls back).
 			if (run.creditsCost > 0 && !result.captured) await assertReserved(tx, { userId: run.userId, reference })
