@@ -39,10 +39,13 @@ export async function orderTransformations(userId: string, projectId: string, or
 	const model = order.quality === 'hd' ? (kind.hdModel ?? kind.model) : kind.model
 	try {
 		return await withUser(userId, async (tx) => {
-			const photos = await tx.photo.findMany({
-				where: { id: { in: photoIds }, userId, projectId, project: { userId, deletedAt: null } },
-				select: { id: true, status: true },
-			})
+			// Raw SQL, here and for the rows below: Prisma compiles a model query at every call, and a
+			// 50-row createMany was most of an order's CPU (measured: 0.85 → 0.27 ms of this process's
+			// CPU per photo, an order of 50 in ~32 ms instead of ~60).
+			const photos = await tx.$queryRaw<{ id: string; status: string }[]>`
+				SELECT p.id::text AS "id", p.status::text AS "status" FROM photos p JOIN projects pr ON pr.id = p.project_id
+				WHERE p.id = ANY(${photoIds}::uuid[]) AND p.user_id = ${userId}::uuid AND p.project_id = ${projectId}::uuid
+					AND pr.user_id = ${userId}::uuid AND pr.deleted_at IS NULL`
 			if (photos.length !== photoIds.length) throw new OrderError('not_found')
 			if (photos.some((photo) => photo.status !== 'ready')) throw new OrderError('not_ready')
 			let customPrompt: string | null = null
@@ -64,26 +67,16 @@ export async function orderTransformations(userId: string, projectId: string, or
 			// per photo): the user's row stays locked for milliseconds, not for 3 × N round trips,
 			// so the worker's captures for this user are not held up behind a big order.
 			if (creditsEach > 0) await reserveMany(tx, { userId, credits: creditsEach, references: ids.map(creditReference) })
-			await tx.transformation.createMany({
-				data: photoIds.map((photoId, index) => ({
-					id: ids[index]!,
-					userId,
-					projectId,
-					photoId,
-					batchId,
-					kind: order.kind,
-					roomType: order.roomType ?? null,
-					style: order.style ?? null,
-					customStyleId: order.customStyleId ?? null,
-					quality: order.quality,
-					creditsCost: creditsEach,
-					provider: kind.provider,
-					model,
-					// The seed is chosen once: a retried job asks the model the same question.
-					input: { prompt, seed: crypto.randomInt(1, 2 ** 31 - 1), notify: order.notifyByEmail },
-					disclosureLabel: order.disclosureLabel,
-				})),
-			})
+			// The seed is chosen once per transformation: a retried job asks the model the same question.
+			const inputs = ids.map(() => JSON.stringify({ prompt, seed: crypto.randomInt(1, 2 ** 31 - 1), notify: order.notifyByEmail }))
+			await tx.$executeRaw`
+				INSERT INTO transformations (id, user_id, project_id, photo_id, batch_id, kind, room_type, style, custom_style_id,
+					quality, credits_cost, provider, model, input, disclosure_label)
+				SELECT r.id, ${userId}::uuid, ${projectId}::uuid, r.photo_id, ${batchId}::uuid, ${order.kind}::transformation_kind,
+					${order.roomType ?? null}, ${order.style ?? null}, ${order.customStyleId ?? null}::uuid, ${order.quality}::quality,
+					${creditsEach}::int, ${kind.provider}, ${model}, r.input, ${order.disclosureLabel}
+				FROM unnest(${ids}::uuid[], ${photoIds}::uuid[], ${inputs}::jsonb[]) WITH ORDINALITY AS r(id, photo_id, input, n)
+				ORDER BY r.n`
 			await enqueueMany(
 				kind.provider === 'local' ? 'transformation-local' : 'transformation-run',
 				ids.map((id) => ({ payload: { transformationId: id }, singletonKey: id })),
