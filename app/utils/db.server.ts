@@ -231,6 +231,8 @@ function directPool() {
 		connectionString: requireDatabaseUrl(getEnv()),
 		max: process.env.RENZO_PROCESS === 'worker' ? 8 : 4,
 		connectionTimeoutMillis: 5_000,
+		// Named in pg_stat_activity and the server's log, beside pg-boss's renzo-worker / renzo-web.
+		application_name: process.env.RENZO_PROCESS === 'worker' ? 'renzo-worker-direct' : 'renzo-web-direct',
 		options: '-c plan_cache_mode=force_generic_plan',
 	})
 	pool.on('error', (error) => log.warn('database connection lost', { error }))

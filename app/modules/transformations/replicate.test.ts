@@ -30,12 +30,16 @@ async function startApp(photo: Buffer) {
 			res.end()
 		})
 	})
+	let connections = 0
+	server.on('connection', () => connections++)
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
 	const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 	return {
 		photoUrl: `${origin}/photo.jpg`,
 		webhookUrl: `${origin}/webhook`,
 		deliveries,
+		/** TCP connections accepted so far. */
+		connections: () => connections,
 		close: () => {
 			server.closeAllConnections()
 			return new Promise<void>((resolve) => server.close(() => resolve()))
@@ -302,6 +306,26 @@ describe('downloadOutput', () => {
 			code: 'output_missing',
 		})
 	})
+})
+
+test('the fake opens a connection per input fetch and per webhook; with keepAlive (benches) it reuses them', async () => {
+	for (const keepAlive of [false, true]) {
+		const own = await startReplicateFake({ keepAlive })
+		const ownClient = createReplicateClient({ apiToken: own.token, baseUrl: own.baseUrl })
+		const before = app.connections()
+		const deliveries = app.deliveries.length
+		try {
+			for (let i = 0; i < 3; i++) {
+				await ownClient.create({ model: MODEL, input: { image: app.photoUrl, prompt: 'stage it' }, webhookUrl: app.webhookUrl })
+				await own.settled()
+			}
+		} finally {
+			await own.close()
+		}
+		expect(app.deliveries.length - deliveries).toBe(3)
+		// 3 input fetches and 3 webhooks: 6 connections, or the one kept.
+		expect(app.connections() - before).toBe(keepAlive ? 1 : 6)
+	}
 })
 
 describe('webhooks', () => {
