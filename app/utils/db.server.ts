@@ -149,11 +149,8 @@ export async function privilegedLocked<T>(
 	fn: (tx: Tx) => Promise<T>,
 	options: { genericPlans?: boolean } = {},
 ): Promise<T> {
-	const setPlans = options.genericPlans ? `; ${GENERIC_PLANS}` : ''
-	const scope =
-		UUID.test(lock.key) && Number.isInteger(lock.space)
-			? { sql: `SELECT pg_advisory_xact_lock(${lock.space}, hashtext('${lock.key}'))${setPlans}`, sent: false }
-			: undefined
+	const inlined = inlineLock(lock)
+	const scope = inlined ? { sql: options.genericPlans ? `${inlined}; ${GENERIC_PLANS}` : inlined, sent: false } : undefined
 	const run = () =>
 		privileged().$transaction(async (tx) => {
 			if (!scope?.sent) {
@@ -165,6 +162,11 @@ export async function privilegedLocked<T>(
 	return scope ? withBegin.run(scope, run) : run()
 }
 const GENERIC_PLANS = 'SET LOCAL plan_cache_mode = force_generic_plan'
+
+/** The advisory-lock statement with its values inlined, to travel with a BEGIN; null unless `key` is a UUID and `space` an integer. */
+function inlineLock(lock: { space: number; key: string }) {
+	return UUID.test(lock.key) && Number.isInteger(lock.space) ? `SELECT pg_advisory_xact_lock(${lock.space}, hashtext('${lock.key}'))` : null
+}
 
 /** What `privilegedDirect` runs: one statement, or a transaction's statements (with `executeSql`, pg-boss's `db`). */
 export type DirectSql = {
@@ -184,8 +186,8 @@ export type DirectSql = {
  * (`::text`, `::int`) what must not be a bigint string or a Date.
  */
 export const privilegedDirect = {
-	async query<R>(statement: Prisma.Sql): Promise<R[]> {
-		return (await directPool().query(prepared(statement.text, statement.values))).rows as R[]
+	query<R>(statement: Prisma.Sql): Promise<R[]> {
+		return queryOn(directPool(), statement)
 	},
 	/**
 	 * BEGIN, `fn`, COMMIT on one connection; ROLLBACK if `fn` throws. `lock`: the transaction first
@@ -196,15 +198,11 @@ export const privilegedDirect = {
 		let broken: unknown
 		try {
 			const { lock } = options
-			if (!lock) await client.query('BEGIN')
-			else if (UUID.test(lock.key) && Number.isInteger(lock.space))
-				await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${lock.space}, hashtext('${lock.key}'))`)
-			else {
-				await client.query('BEGIN')
-				await client.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [lock.space, lock.key])
-			}
+			const inlined = lock && inlineLock(lock)
+			await client.query(inlined ? `BEGIN; ${inlined}` : 'BEGIN')
+			if (lock && !inlined) await client.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [lock.space, lock.key])
 			const sql: DirectSql = {
-				query: async <R>(statement: Prisma.Sql) => (await client.query(prepared(statement.text, statement.values))).rows as R[],
+				query: (statement) => queryOn(client, statement),
 				executeSql: (text, values) => client.query(prepared(text, values ?? [])),
 			}
 			const result = await fn(sql)
@@ -218,6 +216,10 @@ export const privilegedDirect = {
 			client.release(broken instanceof Error ? broken : undefined)
 		}
 	},
+}
+
+async function queryOn<R>(db: pg.Pool | pg.PoolClient, statement: Prisma.Sql): Promise<R[]> {
+	return (await db.query(prepared(statement.text, statement.values))).rows as R[]
 }
 
 function prepared(text: string, values: unknown[]): pg.QueryConfig {

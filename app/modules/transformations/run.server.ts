@@ -373,8 +373,7 @@ async function finishWithImage(run: Run, data: Buffer) {
 				async (sql) => {
 					const [result] = await sql.query<Result>(statement)
 					if (!result?.updated) return false
-					if (result.listening || (result.running === 0 && result.notify) || (run.creditsCost > 0 && !result.captured))
-						throw new NeedsFollowUps()
+					if (hasFollowUps(result, 'succeeded') || (run.creditsCost > 0 && !result.captured)) throw new NeedsFollowUps()
 					return true
 				},
 				{ lock },
@@ -561,8 +560,16 @@ async function afterTransition(
 	if (!after) return
 	if (after.listening && status !== 'canceled') await emitTransformationEvent(tx, row.id)
 	if (after.running > 0) return
-	if (after.notify && after.succeeded + after.failed > 0) await emailBatchDone(tx, row, after)
+	if (emailsBatch(after)) await emailBatchDone(tx, row, after)
 	if (after.listening) await emitBatchCompleted(tx, row.batchId)
+}
+
+/** The batch ended and the user asked to be told of it, and something came of it. */
+const emailsBatch = (after: AfterTransition) => after.running === 0 && Boolean(after.notify) && after.succeeded + after.failed > 0
+
+/** Whether afterTransition has anything to do beyond the event and the counts (the events of a user with webhooks, the batch's email). */
+function hasFollowUps(after: AfterTransition, status: 'succeeded' | 'failed' | 'canceled') {
+	return (after.listening && (status !== 'canceled' || after.running === 0)) || emailsBatch(after)
 }
 
 /** The batch's last transformation ended and the user asked to be told: one email (same transaction). */
